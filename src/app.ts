@@ -82,7 +82,8 @@ export async function createApp(o: AppOptions): Promise<App> {
   const consoleChannel = createConsoleChannel(log);
   monitor.on('flip', ({ flip, target, state, incident }) => {
     if (!incident) return;
-    const msg = flip.to === 'down' ? downMessage(target, state, incident) : recoveredMessage(target, state, incident);
+    const msg =
+      flip.to === 'down' ? downMessage(target, state, incident) : recoveredMessage(target, state, incident);
     void consoleChannel.send(msg, {});
   });
 
@@ -102,7 +103,11 @@ export async function createApp(o: AppOptions): Promise<App> {
     const body = {
       status: ok ? 'ok' : 'unhealthy',
       scheduler: { alive: schedulerAlive, ...scheduler.stats() },
-      store: { writable, lastError: store.lastError ?? null, lastWriteMs: Math.round(store.lastWriteMs * 10) / 10 },
+      store: {
+        writable,
+        lastError: store.lastError ?? null,
+        lastWriteMs: Math.round(store.lastWriteMs * 10) / 10,
+      },
     };
     json(req.res, ok ? 200 : 503, body);
   });

@@ -41,7 +41,11 @@ export const SettingsSchema = z.strictObject({
   /** How long history is kept. */
   retention: z
     .strictObject({
-      rawHours: z.number().min(1).max(24 * 14).default(36),
+      rawHours: z
+        .number()
+        .min(1)
+        .max(24 * 14)
+        .default(36),
       hourlyDays: z.number().min(1).max(400).default(35),
       dailyDays: z.number().min(1).max(3660).default(400),
     })
@@ -203,7 +207,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     const chat = nonEmpty(env, 'TELEGRAM_ALERT_CHAT_ID');
     if (chat) {
       if (!/^(-?\d+|@\w+)$/.test(chat))
-        throw new ConfigError('TELEGRAM_ALERT_CHAT_ID', `must be a numeric chat id or @channel (got "${chat}")`);
+        throw new ConfigError(
+          'TELEGRAM_ALERT_CHAT_ID',
+          `must be a numeric chat id or @channel (got "${chat}")`,
+        );
       config.telegram.alertChatId = chat;
     }
     const wh = nonEmpty(env, 'TELEGRAM_WEBHOOK_URL');
@@ -254,7 +261,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     };
     const ch = nonEmpty(env, 'DISCORD_ALERT_CHANNEL_ID');
     if (ch) {
-      if (!/^\d{5,25}$/.test(ch)) throw new ConfigError('DISCORD_ALERT_CHANNEL_ID', 'must be a numeric channel id');
+      if (!/^\d{5,25}$/.test(ch))
+        throw new ConfigError('DISCORD_ALERT_CHANNEL_ID', 'must be a numeric channel id');
       config.discord.alertChannelId = ch;
     }
     const guild = nonEmpty(env, 'DISCORD_GUILD_ID');
@@ -267,7 +275,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       throw new ConfigError('SMTP_URL', 'must look like smtp://user:pass@host:587 or smtps://host:465');
     const from = nonEmpty(env, 'EMAIL_FROM');
     if (!from || !/@/.test(from))
-      throw new ConfigError('EMAIL_FROM', 'email needs a sender address, e.g. EMAIL_FROM="Lookout <noc@example.net>"');
+      throw new ConfigError(
+        'EMAIL_FROM',
+        'email needs a sender address, e.g. EMAIL_FROM="Lookout <noc@example.net>"',
+      );
     const to = ids(env.EMAIL_TO);
     const badTo = to.find((a) => !/^[^@\s]+@[^@\s]+$/.test(a));
     if (badTo) throw new ConfigError('EMAIL_TO', `"${badTo}" is not an email address`);
@@ -289,7 +300,10 @@ export function readConfigFile(path: string): Pick<Config, 'settings' | 'targets
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ConfigError('CONFIG_FILE', `cannot read ${path} (${code ?? 'error'}); check the path and permissions`);
+    throw new ConfigError(
+      'CONFIG_FILE',
+      `cannot read ${path} (${code ?? 'error'}); check the path and permissions`,
+    );
   }
   let raw: unknown;
   try {
@@ -309,7 +323,8 @@ export function readConfigFile(path: string): Pick<Config, 'settings' | 'targets
   const seen = new Set<string>();
   top.data.targets.forEach((t, i) => {
     const r = TargetInputSchema.safeParse(t, { reportInput: true });
-    if (!r.success) throw new ConfigError('CONFIG_FILE', `${path}: ${formatIssues(r.error, `targets[${i}].`)}`);
+    if (!r.success)
+      throw new ConfigError('CONFIG_FILE', `${path}: ${formatIssues(r.error, `targets[${i}].`)}`);
     if (seen.has(r.data.name))
       throw new ConfigError('CONFIG_FILE', `${path}: targets[${i}].name "${r.data.name}" is used twice`);
     seen.add(r.data.name);
@@ -320,7 +335,13 @@ export function readConfigFile(path: string): Pick<Config, 'settings' | 'targets
 
 /** Secrets to scrub from logs: every token/password that came from the environment. */
 export function secretsOf(c: Config): string[] {
-  const out = [c.apiToken, c.telegram?.token, c.telegram?.webhookSecret, c.slack?.botToken, c.slack?.signingSecret];
+  const out = [
+    c.apiToken,
+    c.telegram?.token,
+    c.telegram?.webhookSecret,
+    c.slack?.botToken,
+    c.slack?.signingSecret,
+  ];
   out.push(c.slack?.appToken, c.discord?.token);
   if (c.email) {
     try {

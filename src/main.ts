@@ -29,17 +29,38 @@ try {
   if (e instanceof StoreError) die(e.message, 1);
   if (e instanceof UsageError) die(`CONFIG_FILE: ${e.message}`, 2);
   const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE') die(`HTTP_PORT: ${config.http.host}:${config.http.port} is already in use; set HTTP_PORT to a free port`, 2);
-  if (code === 'EACCES' || code === 'EROFS') die(`DATA_DIR: ${config.dataDir} is not writable (${code}); fix its permissions`, 1);
+  if (code === 'EADDRINUSE')
+    die(
+      `HTTP_PORT: ${config.http.host}:${config.http.port} is already in use; set HTTP_PORT to a free port`,
+      2,
+    );
+  if (code === 'EACCES' || code === 'EROFS')
+    die(`DATA_DIR: ${config.dataDir} is not writable (${code}); fix its permissions`, 1);
   log.fatal({ err: e }, 'start-up failed');
   die(`start-up failed: ${(e as Error).message}`, 1);
 }
 
 const targets = app.monitor.list();
-const byKind = targets.reduce<Record<string, number>>((acc, t) => ((acc[t.kind] = (acc[t.kind] ?? 0) + 1), acc), {});
-const channels = ['console', config.telegram && 'telegram', config.slack && 'slack', config.discord && 'discord', config.email && 'email'].filter(Boolean);
+const byKind = targets.reduce<Record<string, number>>(
+  (acc, t) => ((acc[t.kind] = (acc[t.kind] ?? 0) + 1), acc),
+  {},
+);
+const channels = [
+  'console',
+  config.telegram && 'telegram',
+  config.slack && 'slack',
+  config.discord && 'discord',
+  config.email && 'email',
+].filter(Boolean);
 log.info(
-  { url: app.url, dataDir: config.dataDir, targets: targets.length, byKind, channels, api: config.apiToken ? 'read-write' : 'read-only' },
+  {
+    url: app.url,
+    dataDir: config.dataDir,
+    targets: targets.length,
+    byKind,
+    channels,
+    api: config.apiToken ? 'read-write' : 'read-only',
+  },
   `Lookout is monitoring ${targets.length} target${targets.length === 1 ? '' : 's'}; dashboard and API at ${app.url}`,
 );
 if (targets.length === 0)

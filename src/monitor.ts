@@ -9,7 +9,16 @@ import { EventEmitter } from 'node:events';
 import { ConflictError, ForbiddenError, NotFoundError, UsageError } from './core/errors.js';
 import { initialState, next, pause as pauseState, resume as resumeState } from './core/state.js';
 import { suggestName } from './core/targets.js';
-import type { CheckResult, Clock, Flip, Incident, Status, Target, TargetSource, TargetState } from './core/types.js';
+import type {
+  CheckResult,
+  Clock,
+  Flip,
+  Incident,
+  Status,
+  Target,
+  TargetSource,
+  TargetState,
+} from './core/types.js';
 import { buildTarget, patchTarget } from './schema.js';
 import type { TargetInput, TargetPatch } from './schema.js';
 import type { StateFile } from './store/file.js';
@@ -81,7 +90,9 @@ export class Monitor extends EventEmitter<MonitorEvents> {
   }
 
   /** Applies CONFIG_FILE targets (the file is the source of truth for the targets it names). */
-  async applyConfigTargets(inputs: TargetInput[]): Promise<{ added: string[]; updated: string[]; removed: string[] }> {
+  async applyConfigTargets(
+    inputs: TargetInput[],
+  ): Promise<{ added: string[]; updated: string[]; removed: string[] }> {
     const now = this.now();
     const out = { added: [] as string[], updated: [] as string[], removed: [] as string[] };
     const named = new Set(inputs.map((i) => i.name));
@@ -92,7 +103,8 @@ export class Monitor extends EventEmitter<MonitorEvents> {
       if (old?.paused) [t.paused, t.pausedUntil] = [old.paused, old.pausedUntil];
       if (t.kind === 'push' && !t.pushToken) t.pushToken = newPushToken();
       if (!old) out.added.push(t.name);
-      else if (JSON.stringify({ ...old, createdAt: 0 }) !== JSON.stringify({ ...t, createdAt: 0 })) out.updated.push(t.name);
+      else if (JSON.stringify({ ...old, createdAt: 0 }) !== JSON.stringify({ ...t, createdAt: 0 }))
+        out.updated.push(t.name);
       this.put(t);
     }
     for (const t of [...this.byName.values()]) {
@@ -120,7 +132,9 @@ export class Monitor extends EventEmitter<MonitorEvents> {
 
   list(tag?: string): Target[] {
     const all = [...this.byName.values()];
-    return (tag ? all.filter((t) => t.tags.includes(tag.toLowerCase())) : all).sort((a, b) => a.name.localeCompare(b.name));
+    return (tag ? all.filter((t) => t.tags.includes(tag.toLowerCase())) : all).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    );
   }
 
   names(): string[] {
@@ -162,7 +176,7 @@ export class Monitor extends EventEmitter<MonitorEvents> {
   async add(input: TargetInput, source: TargetSource): Promise<Target> {
     if (this.byName.has(input.name)) throw new ConflictError(`a target named "${input.name}" already exists`);
     const t = buildTarget(input, source, this.now());
-    if (t.dependsOn) this.get(t.dependsOn);
+    if (t.dependsOn) this.requireParent(t.dependsOn);
     if (t.kind === 'push') t.pushToken = newPushToken();
     this.put(t);
     await this.store.commit();
@@ -174,7 +188,7 @@ export class Monitor extends EventEmitter<MonitorEvents> {
     this.refuseConfigOwned(old, 'edit');
     const t = patchTarget(old, patch);
     if (t.dependsOn) {
-      this.get(t.dependsOn);
+      this.requireParent(t.dependsOn);
       this.refuseCycle(t);
     }
     this.put(t);
@@ -318,6 +332,13 @@ export class Monitor extends EventEmitter<MonitorEvents> {
     this.data.incidents = this.data.incidents.filter((i) => i.target !== name);
     this.history.removeTarget(name);
     this.emit('targets');
+  }
+
+  /** A missing parent is a bad argument (400), not a missing resource (404). */
+  private requireParent(name: string): void {
+    if (this.byName.has(name)) return;
+    const hint = suggestName(name, this.byName.keys());
+    throw new UsageError(`dependsOn: no target "${name}"${hint ? ` — did you mean "${hint}"?` : ''}`);
   }
 
   private refuseConfigOwned(t: Target, what: string): void {

@@ -182,8 +182,9 @@ export class Scheduler {
       let next = top.due + e.target.interval * 1000;
       while (next <= now) next += e.target.interval * 1000;
       if (e.running) {
-        // Still running from the previous slot: skip this one rather than overlap.
-        this.schedule(e, next);
+        // Still running from the previous slot: skip this one rather than overlap;
+        // finish() picks the next free slot.
+        e.due = next;
         continue;
       }
       e.due = next;
@@ -246,14 +247,23 @@ export class Scheduler {
     if (e.removed) return;
     const retryAt = r.at + nextDelay(e.target, true) * 1000;
     if (!r.ok && e.target.retryInterval && retryAt < e.due) this.schedule(e, retryAt);
-    else if (!e.queued) this.schedule(e, e.due);
+    else if (!e.queued) this.schedule(e, this.nextSlot(e));
+  }
+
+  /** The entry's next interval-aligned slot that is not in the past (slots missed while running are skipped). */
+  private nextSlot(e: Entry): number {
+    const now = this.opts.now();
+    const step = e.target.interval * 1000;
+    let due = e.due;
+    while (due <= now) due += step;
+    return due;
   }
 
   private fail(e: Entry, err: unknown): void {
     // A check that throws is a bug in the check, not a down host: report it and keep the schedule.
     e.running = false;
     this.opts.onError?.(e.target, err);
-    if (!e.removed && !e.queued) this.schedule(e, e.due);
+    if (!e.removed && !e.queued) this.schedule(e, this.nextSlot(e));
   }
 
   private acquire(): Promise<void> {

@@ -21,10 +21,13 @@ const UNITS: Record<string, string> = {
 };
 
 const seconds = (key: string) =>
-  z.preprocess((v) => {
-    if (typeof v === 'string' || typeof v === 'number') return parseDuration(v) ?? v;
-    return v;
-  }, z.number({ error: `${key} must be a duration like 30, 90s, 15m, 2h or 1d` }));
+  z.preprocess(
+    (v) => {
+      if (typeof v === 'string' || typeof v === 'number') return parseDuration(v) ?? v;
+      return v;
+    },
+    z.number({ error: `${key} must be a duration like 30, 90s, 15m, 2h or 1d` }),
+  );
 
 const int = (key: string) =>
   z.preprocess(
@@ -32,11 +35,18 @@ const int = (key: string) =>
     z.number({ error: `${key} must be a whole number` }).int({ error: `${key} must be a whole number` }),
   );
 
-const bool = z.preprocess((v) => {
-  if (typeof v !== 'string') return v;
-  const s = v.toLowerCase();
-  return ['true', 'yes', 'on', '1'].includes(s) ? true : ['false', 'no', 'off', '0'].includes(s) ? false : v;
-}, z.boolean({ error: 'must be true or false' }));
+const bool = z.preprocess(
+  (v) => {
+    if (typeof v !== 'string') return v;
+    const s = v.toLowerCase();
+    return ['true', 'yes', 'on', '1'].includes(s)
+      ? true
+      : ['false', 'no', 'off', '0'].includes(s)
+        ? false
+        : v;
+  },
+  z.boolean({ error: 'must be true or false' }),
+);
 
 const list = z.preprocess(
   (v) =>
@@ -92,7 +102,9 @@ const targetSettings = {
     z.enum(DNS_RECORD_TYPES, { error: `recordType must be one of ${DNS_RECORD_TYPES.join(', ')}` }),
   ),
   expect: z.string().min(1).max(500),
-  resolver: z.string().regex(/^(\[[0-9a-f:.]+\]|[0-9a-f:.]+)(:\d{1,5})?$/i, 'resolver must be an IP address[:port]'),
+  resolver: z
+    .string()
+    .regex(/^(\[[0-9a-f:.]+\]|[0-9a-f:.]+)(:\d{1,5})?$/i, 'resolver must be an IP address[:port]'),
   pings: int('pings').pipe(z.number().min(1).max(20)),
   minReplies: int('minReplies').pipe(z.number().min(1).max(20)),
   grace: seconds('grace').pipe(z.number().min(0).max(86400)),
@@ -142,7 +154,10 @@ export function formatIssues(error: z.ZodError, prefix = ''): string {
 function formatIssue(i: z.core.$ZodIssue, prefix: string): string {
   const key = prefix + i.path.map(String).join('.');
   const unit = UNITS[String(i.path[i.path.length - 1])];
-  const got = 'input' in i && i.input !== undefined && typeof i.input !== 'object' ? ` (got ${JSON.stringify(i.input)})` : '';
+  const got =
+    'input' in i && i.input !== undefined && typeof i.input !== 'object'
+      ? ` (got ${JSON.stringify(i.input)})`
+      : '';
   switch (i.code) {
     case 'too_small':
       return i.origin === 'string' || i.origin === 'array'
@@ -152,8 +167,12 @@ function formatIssue(i: z.core.$ZodIssue, prefix: string): string {
       return i.origin === 'string'
         ? `${key} is too long (at most ${String(i.maximum)} characters)`
         : `${key} must be at most ${String(i.maximum)}${unit ? ' ' + unit : ''}${got}`;
-    case 'unrecognized_keys':
-      return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${prefix}${k}"`).join(', ')}`;
+    case 'unrecognized_keys': {
+      const base = key === prefix ? prefix : `${key}.`;
+      return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${base}${k}"`).join(', ')}`;
+    }
+    case 'invalid_value':
+      return `${key} must be one of ${i.values.map(String).join(', ')}${got}`;
     case 'invalid_type':
       if (i.input === undefined) return `${key} is required`;
       return i.message.startsWith('Invalid input') ? `${key} has the wrong type${got}` : `${i.message}${got}`;
@@ -239,12 +258,14 @@ function validateAddress(kind: Target['kind'], address: string): void {
     } catch {
       throw bad(`"${address}" is not a valid URL`);
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw bad('the URL must start with http:// or https://');
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      throw bad('the URL must start with http:// or https://');
     return;
   }
   if (kind === 'tcp' && !splitHostPort(address)) throw bad(`"${address}" is not host:port`);
   if (kind === 'ping' || kind === 'dns') {
-    if (!/^[a-z0-9\-_.:[\]]+$/i.test(address) || address.length > 253) throw bad(`"${address}" is not a host name or IP`);
+    if (!/^[a-z0-9\-_.:[\]]+$/i.test(address) || address.length > 253)
+      throw bad(`"${address}" is not a host name or IP`);
   }
   if (kind === 'tls') {
     const hostPart = address.replace(/^https:\/\//i, '').replace(/\/.*$/, '');

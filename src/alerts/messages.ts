@@ -12,7 +12,12 @@ function latencyField(state: TargetState): Field[] {
   return r && r.ok ? [{ label: 'Latency', value: `${Math.round(r.ms)} ms` }] : [];
 }
 
-export function downMessage(t: Target, state: TargetState, incident: Incident, extra: string[] = []): AlertMessage {
+export function downMessage(
+  t: Target,
+  state: TargetState,
+  incident: Incident,
+  extra: string[] = [],
+): AlertMessage {
   const cause = causeOf(state);
   return {
     id: `${incident.id}:down`,
@@ -39,7 +44,12 @@ export function downMessage(t: Target, state: TargetState, incident: Incident, e
   };
 }
 
-export function recoveredMessage(t: Target, state: TargetState, incident: Incident, extra: string[] = []): AlertMessage {
+export function recoveredMessage(
+  t: Target,
+  state: TargetState,
+  incident: Incident,
+  extra: string[] = [],
+): AlertMessage {
   const took = formatDuration((incident.end ?? state.since) - incident.start);
   return {
     id: `${incident.id}:recovered`,

@@ -51,7 +51,11 @@ const CERT_CODES: Record<string, string> = {
 };
 
 /** Maps a thrown error to a stable code and a one-line message. */
-export function classifyError(e: unknown, timedOut: boolean, timeoutS: number): { code: string; message: string } {
+export function classifyError(
+  e: unknown,
+  timedOut: boolean,
+  timeoutS: number,
+): { code: string; message: string } {
   if (timedOut) return { code: 'timeout', message: `no answer within ${timeoutS}s` };
   const err = e as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const code = err.code ?? err.cause?.code ?? '';
@@ -78,7 +82,8 @@ export function classifyError(e: unknown, timedOut: boolean, timeoutS: number): 
     case 'UND_ERR_INFO':
       return { code: 'protocol_error', message: `the server did not speak valid HTTP (${code})` };
     default:
-      if (code.startsWith('HPE_')) return { code: 'protocol_error', message: `invalid HTTP response (${code})` };
+      if (code.startsWith('HPE_'))
+        return { code: 'protocol_error', message: `invalid HTTP response (${code})` };
       if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS'))
         return { code: 'tls_error', message: `TLS handshake failed: ${err.message}` };
       return { code: 'request_failed', message: (err.message || String(e)).slice(0, 200) };
@@ -103,7 +108,10 @@ export function createHttpCheck(opts: HttpCheckOptions = {}): Check {
           const peer = (socket as TLSSocket).getPeerCertificate();
           if (peer?.valid_to) {
             const end = Date.parse(peer.valid_to);
-            t.cert = { validTo: new Date(end).toISOString(), daysLeft: Math.floor((end - Date.now()) / 86400000) };
+            t.cert = {
+              validTo: new Date(end).toISOString(),
+              daysLeft: Math.floor((end - Date.now()) / 86400000),
+            };
           }
         });
       }
@@ -161,16 +169,31 @@ export function createHttpCheck(opts: HttpCheckOptions = {}): Check {
       finish(target, ctx, start, error, detail);
     try {
       for (let hop = 0; ; hop++) {
-        const { res, client } = await once(url, target, ac.signal, hop === 0 ? t : { start: performance.now() }, wantBody);
+        const { res, client } = await once(
+          url,
+          target,
+          ac.signal,
+          hop === 0 ? t : { start: performance.now() },
+          wantBody,
+        );
         try {
           const ttfb = performance.now();
           const location = res.headers.location;
-          if (res.statusCode >= 300 && res.statusCode < 400 && typeof location === 'string' && maxRedirects > 0) {
+          if (
+            res.statusCode >= 300 &&
+            res.statusCode < 400 &&
+            typeof location === 'string' &&
+            maxRedirects > 0
+          ) {
             discard(res.body);
             if (hop >= maxRedirects)
-              return done({ code: 'too_many_redirects', message: `more than ${maxRedirects} redirects (last: ${url.href})` });
+              return done({
+                code: 'too_many_redirects',
+                message: `more than ${maxRedirects} redirects (last: ${url.href})`,
+              });
             const next = new URL(location, url);
-            if (seen.has(next.href)) return done({ code: 'redirect_loop', message: `redirect loop back to ${next.href}` });
+            if (seen.has(next.href))
+              return done({ code: 'redirect_loop', message: `redirect loop back to ${next.href}` });
             seen.add(next.href);
             url = next;
             continue;
@@ -191,12 +214,21 @@ export function createHttpCheck(opts: HttpCheckOptions = {}): Check {
           if (!acceptsStatus(target.accept ?? DEFAULT_ACCEPT, res.statusCode))
             return done({ code: 'http_status', message: `HTTP ${res.statusCode}` }, detail);
           if (target.keyword !== undefined && !text.includes(target.keyword))
-            return done({ code: 'keyword_missing', message: `"${target.keyword}" not found in the response` }, detail);
+            return done(
+              { code: 'keyword_missing', message: `"${target.keyword}" not found in the response` },
+              detail,
+            );
           if (target.regex !== undefined && !new RegExp(target.regex).test(text))
-            return done({ code: 'regex_mismatch', message: `the response does not match /${target.regex}/` }, detail);
+            return done(
+              { code: 'regex_mismatch', message: `the response does not match /${target.regex}/` },
+              detail,
+            );
           if (target.maxResponseMs !== undefined && total > target.maxResponseMs)
             return done(
-              { code: 'too_slow', message: `answered in ${Math.round(total)} ms (limit ${target.maxResponseMs} ms)` },
+              {
+                code: 'too_slow',
+                message: `answered in ${Math.round(total)} ms (limit ${target.maxResponseMs} ms)`,
+              },
               detail,
             );
           return done(undefined, detail);

@@ -33,7 +33,9 @@ export class PushBeats {
 export function createChecks(deps: { beats: PushBeats; now: Clock; log?: Logger }): Record<Kind, Check> {
   const ping = createPingCheck();
   if (ping.backend === 'none')
-    deps.log?.warn('neither fping nor ping is installed: ping targets will fail until you install fping (apt-get install fping)');
+    deps.log?.warn(
+      'neither fping nor ping is installed: ping targets will fail until you install fping (apt-get install fping)',
+    );
   return {
     http: createHttpCheck(),
     tcp: tcpCheck,

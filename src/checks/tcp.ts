@@ -18,7 +18,8 @@ export const tcpCheck: Check = {
   kind: 'tcp',
   run(target: Target, ctx: CheckContext): Promise<CheckResult> {
     const hp = splitHostPort(target.address);
-    if (!hp) return Promise.resolve(failed(ctx.now(), 0, 'bad_address', `"${target.address}" is not host:port`));
+    if (!hp)
+      return Promise.resolve(failed(ctx.now(), 0, 'bad_address', `"${target.address}" is not host:port`));
     const start = performance.now();
     return new Promise<CheckResult>((resolve) => {
       let lookupAt: number | undefined;

@@ -20,6 +20,12 @@ export interface Check {
 }
 
 /** Builds a failed result; `ms` is how long it took to fail. */
-export function failed(at: number, ms: number, code: string, message: string, detail: CheckResult['detail'] = {}): CheckResult {
+export function failed(
+  at: number,
+  ms: number,
+  code: string,
+  message: string,
+  detail: CheckResult['detail'] = {},
+): CheckResult {
   return { ok: false, ms, at, detail, error: { code, message } };
 }

@@ -18,6 +18,7 @@ export function next(
   now: number,
   name = '',
 ): { state: TargetState; flip?: Flip } {
+  if (result.pending) return { state: { ...state, lastResult: result } };
   const fails = result.ok ? 0 : state.fails + 1;
   const oks = result.ok ? state.oks + 1 : 0;
   const base: TargetState = { ...state, fails, oks, lastResult: result };

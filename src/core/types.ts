@@ -95,6 +95,8 @@ export interface CheckResult {
   error?: CheckError;
   /** Non-fatal findings, e.g. `cert-expiry-14`, `slow`. */
   warnings?: string[];
+  /** No verdict yet (a push target before its first beat is due): the state stays as it is. */
+  pending?: boolean;
 }
 
 export type Status = 'unknown' | 'up' | 'down' | 'paused';

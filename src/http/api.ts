@@ -6,7 +6,12 @@ import { HttpError, readJson, requireToken } from './router.js';
 import type { Router } from './router.js';
 import { UsageError } from '../core/errors.js';
 
-export const WINDOWS = { '24h': 86400e3, '7d': 7 * 86400e3, '30d': 30 * 86400e3, '90d': 90 * 86400e3 } as const;
+export const WINDOWS = {
+  '24h': 86400e3,
+  '7d': 7 * 86400e3,
+  '30d': 30 * 86400e3,
+  '90d': 90 * 86400e3,
+} as const;
 export type WindowName = keyof typeof WINDOWS;
 
 /** A target as the API shows it: settings, live state, 24h uptime. The push token is never listed. */

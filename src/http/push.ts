@@ -5,7 +5,10 @@ import type { PushBeats, Beat } from '../checks/index.js';
 import { HttpError } from './router.js';
 import type { Router, Req } from './router.js';
 
-export function registerPush(router: Router, o: { monitor: Monitor; beats: PushBeats; scheduler: Scheduler }): void {
+export function registerPush(
+  router: Router,
+  o: { monitor: Monitor; beats: PushBeats; scheduler: Scheduler },
+): void {
   const handle = (req: Req) => {
     const t = o.monitor.byPushToken(req.params.token as string);
     // The same answer for every unknown token: nothing about which targets exist leaks.

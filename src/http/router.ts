@@ -17,7 +17,11 @@ export interface Req {
 
 export type Handler = (req: Req) => Promise<unknown> | unknown;
 /** A mounted handler sees the raw request; it returns false when it did not handle it. */
-export type Mount = (req: IncomingMessage, res: ServerResponse, subpath: string) => boolean | Promise<boolean>;
+export type Mount = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  subpath: string,
+) => boolean | Promise<boolean>;
 
 /** An error with an HTTP status, for the few cases the domain errors do not cover. */
 export class HttpError extends LookoutError {
@@ -69,7 +73,8 @@ export class Router {
     const req: Req = { raw, res, method, url, params: {} };
     try {
       for (const { prefix, mount } of this.mounts) {
-        if (url.pathname.startsWith(prefix) && (await mount(raw, res, url.pathname.slice(prefix.length)))) return;
+        if (url.pathname.startsWith(prefix) && (await mount(raw, res, url.pathname.slice(prefix.length))))
+          return;
       }
       const segs = url.pathname.split('/').filter(Boolean).map(safeDecode);
       let pathMatched = false;
@@ -83,7 +88,9 @@ export class Router {
         if (!res.headersSent) send(res, out);
         return;
       }
-      throw pathMatched ? new HttpError(405, `${method} is not allowed here`) : new HttpError(404, 'no such route');
+      throw pathMatched
+        ? new HttpError(405, `${method} is not allowed here`)
+        : new HttpError(404, 'no such route');
     } catch (err) {
       if (res.headersSent) {
         res.destroy();
@@ -135,7 +142,12 @@ function send(res: ServerResponse, out: unknown): void {
   json(res, out === undefined ? 204 : res.statusCode, out);
 }
 
-export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (status === 204) {
     res.writeHead(204, headers);
     res.end();
@@ -181,9 +193,12 @@ export function requireToken(req: IncomingMessage, token: string | undefined): v
     throw new HttpError(403, 'the API is read-only: set API_TOKEN in the environment to enable changes');
   const header = req.headers.authorization ?? '';
   const m = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!m) throw new HttpError(401, 'send Authorization: Bearer <API_TOKEN>', { 'www-authenticate': 'Bearer' });
+  if (!m)
+    throw new HttpError(401, 'send Authorization: Bearer <API_TOKEN>', { 'www-authenticate': 'Bearer' });
   // Hash both sides so the comparison is constant-time whatever the lengths.
-  const a = createHash('sha256').update(m[1] as string).digest();
+  const a = createHash('sha256')
+    .update(m[1] as string)
+    .digest();
   const b = createHash('sha256').update(token).digest();
   if (!timingSafeEqual(a, b)) throw new HttpError(401, 'wrong API token', { 'www-authenticate': 'Bearer' });
 }

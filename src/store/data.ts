@@ -22,7 +22,15 @@ export interface MainData {
 }
 
 export function initialData(): MainData {
-  return { version: DATA_VERSION, targets: [], states: {}, incidents: [], outbox: [], alerting: {}, meta: {} };
+  return {
+    version: DATA_VERSION,
+    targets: [],
+    states: {},
+    incidents: [],
+    outbox: [],
+    alerting: {},
+    meta: {},
+  };
 }
 
 /** Upgrades from version N to N+1, by N. Add an entry when the shape changes. */
@@ -30,13 +38,16 @@ const MIGRATIONS: Record<number, (d: Record<string, unknown>) => Record<string, 
 
 /** Validates what was read and migrates it to the current version; throws a message on failure. */
 export function validateData(raw: unknown): MainData {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('the top level is not an object');
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new Error('the top level is not an object');
   let d = raw as Record<string, unknown>;
   const version = d.version;
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1)
     throw new Error('"version" is missing or not a positive integer');
   if (version > DATA_VERSION)
-    throw new Error(`it was written by a newer Lookout (data version ${version}, this one knows ${DATA_VERSION}); upgrade Lookout`);
+    throw new Error(
+      `it was written by a newer Lookout (data version ${version}, this one knows ${DATA_VERSION}); upgrade Lookout`,
+    );
   for (let v = version; v < DATA_VERSION; v++) {
     const m = MIGRATIONS[v];
     if (!m) throw new Error(`no migration from data version ${v}`);
@@ -56,7 +67,11 @@ export function validateData(raw: unknown): MainData {
   d.meta ??= {};
   need('outbox', 'array');
   for (const [i, t] of (d.targets as unknown[]).entries()) {
-    const ok = t !== null && typeof t === 'object' && typeof (t as Target).name === 'string' && typeof (t as Target).kind === 'string';
+    const ok =
+      t !== null &&
+      typeof t === 'object' &&
+      typeof (t as Target).name === 'string' &&
+      typeof (t as Target).kind === 'string';
     if (!ok) throw new Error(`targets[${i}] has no name or kind`);
   }
   return d as unknown as MainData;

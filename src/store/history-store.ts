@@ -15,7 +15,11 @@ export class HistoryStore implements HistoryPort {
     private readonly retention: RetentionOptions,
   ) {}
 
-  static async open(dataDir: string, retention: RetentionOptions, onWriteError: (e: unknown) => void): Promise<HistoryStore> {
+  static async open(
+    dataDir: string,
+    retention: RetentionOptions,
+    onWriteError: (e: unknown) => void,
+  ): Promise<HistoryStore> {
     const file = await StateFile.open<HistoryData>({
       path: join(dataDir, 'history.json'),
       initial: h.createHistoryData,

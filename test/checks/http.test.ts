@@ -94,7 +94,10 @@ test('keyword and regex are matched in the body', async () => {
   assert.equal(miss.error?.code, 'keyword_missing');
   assert.equal(miss.error?.message, '"banana" not found in the response');
   assert.equal((await check.run(target({ address: srv.url, regex: '^all\\s+systems' }), ctx)).ok, true);
-  assert.equal((await check.run(target({ address: srv.url, regex: 'x{5}' }), ctx)).error?.code, 'regex_mismatch');
+  assert.equal(
+    (await check.run(target({ address: srv.url, regex: 'x{5}' }), ctx)).error?.code,
+    'regex_mismatch',
+  );
 });
 
 test('redirects are followed up to the limit; loops are named', async () => {
@@ -137,13 +140,23 @@ test('a 1 GB body does not raise RSS by more than a few MB', async () => {
   global.gc?.();
   const before = process.memoryUsage().rss;
   sentBytes = 0;
-  const withKeyword = await check.run(target({ address: `${srv.url}huge`, keyword: 'not-there', timeout: 10 }), ctx);
+  const withKeyword = await check.run(
+    target({ address: `${srv.url}huge`, keyword: 'not-there', timeout: 10 }),
+    ctx,
+  );
   const without = await check.run(target({ address: `${srv.url}huge`, timeout: 10 }), ctx);
   const grown = (process.memoryUsage().rss - before) / 1048576;
-  assert.equal(withKeyword.error?.code, 'keyword_missing', 'the bounded read still answers the keyword question');
+  assert.equal(
+    withKeyword.error?.code,
+    'keyword_missing',
+    'the bounded read still answers the keyword question',
+  );
   assert.equal(without.ok, true);
   assert.ok(grown < 12, `RSS grew ${grown.toFixed(1)} MB`);
-  assert.ok(sentBytes < 256 * 1048576, `the check stopped reading early (server sent ${sentBytes >> 20} MB of 1024)`);
+  assert.ok(
+    sentBytes < 256 * 1048576,
+    `the check stopped reading early (server sent ${sentBytes >> 20} MB of 1024)`,
+  );
 });
 
 test('a gzip bomb is decoded only up to the body limit', async () => {

@@ -22,8 +22,18 @@ test('kind inference: URL is http, host:port is tcp, else ping', () => {
 
 test('durations: 90s, 15m, 2h, 1d, bare seconds, and nonsense', () => {
   const table: Array<[string | number, number | undefined]> = [
-    ['90s', 90], ['15m', 900], ['2h', 7200], ['1d', 86400], ['1h30m', 5400], ['45', 45], [30, 30],
-    ['', undefined], ['abc', undefined], ['5x', undefined], ['-5', undefined], [-1, undefined],
+    ['90s', 90],
+    ['15m', 900],
+    ['2h', 7200],
+    ['1d', 86400],
+    ['1h30m', 5400],
+    ['45', 45],
+    [30, 30],
+    ['', undefined],
+    ['abc', undefined],
+    ['5x', undefined],
+    ['-5', undefined],
+    [-1, undefined],
   ];
   for (const [input, want] of table) assert.equal(parseDuration(input), want, String(input));
   assert.equal(formatDuration(14 * 60e3), '14m');
@@ -40,7 +50,11 @@ test('did-you-mean suggestions', () => {
 });
 
 test('target validation: defaults, inference and readable errors', () => {
-  const t = buildTarget(parseOrThrow(TargetInputSchema, { name: 'Portal', address: 'https://x.y/health' }), 'api', 1);
+  const t = buildTarget(
+    parseOrThrow(TargetInputSchema, { name: 'Portal', address: 'https://x.y/health' }),
+    'api',
+    1,
+  );
   assert.equal(t.name, 'portal');
   assert.equal(t.kind, 'http');
   assert.equal(t.interval, 60);
@@ -48,7 +62,12 @@ test('target validation: defaults, inference and readable errors', () => {
   assert.equal(t.failThreshold, 3);
   assert.equal(t.recoverThreshold, 1);
 
-  const withDur = parseOrThrow(TargetInputSchema, { name: 'r', address: '10.0.0.1', interval: '2m', timeout: '5s' });
+  const withDur = parseOrThrow(TargetInputSchema, {
+    name: 'r',
+    address: '10.0.0.1',
+    interval: '2m',
+    timeout: '5s',
+  });
   assert.equal(withDur.interval, 120);
 
   const errors: Array<[unknown, RegExp]> = [
@@ -61,12 +80,25 @@ test('target validation: defaults, inference and readable errors', () => {
     [{ address: 'https://x.y' }, /^name is required$/],
   ];
   for (const [input, re] of errors) {
-    assert.throws(() => parseOrThrow(TargetInputSchema, input), (e: unknown) => e instanceof UsageError && re.test(e.message), JSON.stringify(input));
+    assert.throws(
+      () => parseOrThrow(TargetInputSchema, input),
+      (e: unknown) => e instanceof UsageError && re.test(e.message),
+      JSON.stringify(input),
+    );
   }
   assert.throws(() => buildTarget({ name: 'w', address: 'nope nope' }, 'api', 0), /contains spaces/);
-  assert.throws(() => buildTarget({ name: 'w', address: 'x.y', kind: 'tcp' }, 'api', 0), /is not host:port for a tcp target/);
-  assert.throws(() => buildTarget({ name: 'w', address: 'ftp://x.y', kind: 'http' }, 'api', 0), /must start with http/);
-  assert.throws(() => buildTarget({ name: 'w', address: 'https://x.y', interval: 5, timeout: 9 }, 'api', 0), /timeout \(9s\) must not be longer than interval \(5s\)/);
+  assert.throws(
+    () => buildTarget({ name: 'w', address: 'x.y', kind: 'tcp' }, 'api', 0),
+    /is not host:port for a tcp target/,
+  );
+  assert.throws(
+    () => buildTarget({ name: 'w', address: 'ftp://x.y', kind: 'http' }, 'api', 0),
+    /must start with http/,
+  );
+  assert.throws(
+    () => buildTarget({ name: 'w', address: 'https://x.y', interval: 5, timeout: 9 }, 'api', 0),
+    /timeout \(9s\) must not be longer than interval \(5s\)/,
+  );
   assert.throws(() => buildTarget({ name: 'w' }, 'api', 0), /address is required/);
   const push = buildTarget({ name: 'backup-job', kind: 'push' }, 'api', 0);
   assert.equal(push.address, '');

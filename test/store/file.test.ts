@@ -9,7 +9,12 @@ import type { MainData } from '../../src/store/data.js';
 import { StoreError } from '../../src/core/errors.js';
 
 const open = (dir: string) =>
-  StateFile.open<MainData>({ path: join(dir, 'lookout.json'), initial: initialData, validate: validateData, coalesceMs: 50 });
+  StateFile.open<MainData>({
+    path: join(dir, 'lookout.json'),
+    initial: initialData,
+    validate: validateData,
+    coalesceMs: 50,
+  });
 
 test('a new data file is created with a schema version and a last good copy', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'lookout-store-'));
