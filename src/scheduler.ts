@@ -7,6 +7,7 @@
  * while failing, and no drift (slots are interval-aligned, missed slots skipped).
  * Kinds with `runBatch` (ping) get every target of theirs due in the same second.
  */
+import { setMaxListeners } from 'node:events';
 import type { Check, CheckContext } from './checks/types.js';
 import type { CheckResult, Clock, Kind, Target } from './core/types.js';
 import { nextDelay } from './core/targets.js';
@@ -73,6 +74,8 @@ export class Scheduler {
   constructor(private readonly opts: SchedulerOptions) {
     this.concurrency = opts.concurrency ?? 256;
     this.random = opts.random ?? Math.random;
+    // Every check in flight listens for shutdown on this one signal.
+    setMaxListeners(0, this.abort.signal);
     this.ctx = { now: opts.now, signal: this.abort.signal };
   }
 

@@ -198,8 +198,11 @@ export function createHttpCheck(opts: HttpCheckOptions = {}): Check {
             url = next;
             continue;
           }
-          const text = wantBody ? await readBounded(res.body, res.headers['content-encoding']) : '';
-          if (!wantBody) discard(res.body);
+          // Read (and throw away) a bounded body even when nothing inspects it: a complete
+          // response lets the connection close cleanly, which is cheaper than tearing it down.
+          const text = wantBody
+            ? await readBounded(res.body, res.headers['content-encoding'])
+            : ((await res.body.dump({ limit: BODY_LIMIT })) ?? '');
           const total = performance.now() - start;
           const detail: CheckResult['detail'] = {
             status: res.statusCode,
@@ -233,7 +236,9 @@ export function createHttpCheck(opts: HttpCheckOptions = {}): Check {
             );
           return done(undefined, detail);
         } finally {
-          void client.destroy().catch(() => undefined);
+          // close() after a complete body costs no error objects; destroy() only when cut short.
+          if (res.body.readableEnded) void client.close().catch(ignore);
+          else void client.destroy().catch(ignore);
         }
       }
     } catch (e) {
