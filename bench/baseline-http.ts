@@ -50,5 +50,11 @@ if (rate) {
 }
 const cpu = cpuMicros(start);
 process.stdout.write(
-  JSON.stringify({ checks, cpuUs: cpu, usPerCheck: cpu / checks, wallMs: performance.now() - t0, rssMb: process.memoryUsage().rss / 1048576 }) + '\n',
+  JSON.stringify({
+    checks,
+    cpuUs: cpu,
+    usPerCheck: cpu / checks,
+    wallMs: performance.now() - t0,
+    rssMb: process.memoryUsage().rss / 1048576,
+  }) + '\n',
 );

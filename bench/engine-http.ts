@@ -24,7 +24,8 @@ const dataDir = await mkdtemp(join(tmpdir(), 'lookout-bench-'));
 const config = loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0' });
 const app = await createApp({ config, log: createLogger('silent') });
 const urls = urlsFor(ports, targets);
-for (let i = 0; i < targets; i++) await app.monitor.add({ name: `t${i}`, address: urls[i] as string, interval, timeout: 5 }, 'api');
+for (let i = 0; i < targets; i++)
+  await app.monitor.add({ name: `t${i}`, address: urls[i] as string, interval, timeout: 5 }, 'api');
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
 await app.start();

@@ -16,7 +16,11 @@ export interface Child {
  * in a fresh Node process, as production runs: no TypeScript loader, no source maps.
  * The last line it prints is its JSON result.
  */
-export function runChild(script: string, args: Record<string, unknown>, nodeArgs: string[] = []): Promise<Record<string, unknown>> {
+export function runChild(
+  script: string,
+  args: Record<string, unknown>,
+  nodeArgs: string[] = [],
+): Promise<Record<string, unknown>> {
   const proc = spawn(process.execPath, [...nodeArgs, join(here, `${script}.js`), JSON.stringify(args)], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, LOG_LEVEL: 'silent' },
@@ -41,7 +45,9 @@ export async function startTargets(n: number): Promise<{ ports: number[]; stop: 
   const procs: ChildProcess[] = [];
   const ports = await Promise.all(
     Array.from({ length: n }, () => {
-      const p = spawn(process.execPath, [join(here, 'target-servers.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const p = spawn(process.execPath, [join(here, 'target-servers.js')], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       procs.push(p);
       return new Promise<number>((resolve) => {
         p.stdout?.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port));

@@ -17,12 +17,26 @@ if (want('http')) {
   try {
     const engine = await runChild('engine-http', { ports: servers.ports, targets, interval, seconds });
     const checks = Number(engine.checks);
-    const paced = await runChild('baseline-http', { ports: servers.ports, targets, checks, concurrency: 16, rate: targets / interval });
+    const paced = await runChild('baseline-http', {
+      ports: servers.ports,
+      targets,
+      checks,
+      concurrency: 16,
+      rate: targets / interval,
+    });
     const tight = await runChild('baseline-http', { ports: servers.ports, targets, checks, concurrency: 16 });
-    console.log(`\n## HTTP checks: ${targets} targets at ${interval} s, ${seconds} s measured (${checks} checks)`);
-    console.log(`engine:         ${fmt(engine.usPerCheck, 0)} µs CPU per check, ${fmt(engine.cpuPercent)}% of one core, lag p99 ${fmt(engine.lagP99, 0)} ms, peak RSS ${fmt(engine.peakRssMb, 0)} MB`);
-    console.log(`bare undici, paced like the engine: ${fmt(paced.usPerCheck, 0)} µs per check → engine ratio ${fmt(Number(engine.usPerCheck) / Number(paced.usPerCheck), 2)}×`);
-    console.log(`bare undici, tight loop (16 at once): ${fmt(tight.usPerCheck, 0)} µs per check → engine ratio ${fmt(Number(engine.usPerCheck) / Number(tight.usPerCheck), 2)}×`);
+    console.log(
+      `\n## HTTP checks: ${targets} targets at ${interval} s, ${seconds} s measured (${checks} checks)`,
+    );
+    console.log(
+      `engine:         ${fmt(engine.usPerCheck, 0)} µs CPU per check, ${fmt(engine.cpuPercent)}% of one core, lag p99 ${fmt(engine.lagP99, 0)} ms, peak RSS ${fmt(engine.peakRssMb, 0)} MB`,
+    );
+    console.log(
+      `bare undici, paced like the engine: ${fmt(paced.usPerCheck, 0)} µs per check → engine ratio ${fmt(Number(engine.usPerCheck) / Number(paced.usPerCheck), 2)}×`,
+    );
+    console.log(
+      `bare undici, tight loop (16 at once): ${fmt(tight.usPerCheck, 0)} µs per check → engine ratio ${fmt(Number(engine.usPerCheck) / Number(tight.usPerCheck), 2)}×`,
+    );
   } finally {
     servers.stop();
   }

@@ -23,8 +23,14 @@ import { createChecks, PushBeats } from './checks/index.js';
 import { Router, json } from './http/router.js';
 import { registerApi } from './http/api.js';
 import { registerPush } from './http/push.js';
+import { registerCommandsApi } from './http/commands-api.js';
+import { checkRunner } from '../commands/check.js';
 import { createConsoleChannel } from './channels/console.js';
-import { downMessage, recoveredMessage } from './alerts/messages.js';
+import { createEmailChannel } from './channels/email.js';
+import type { Channel } from './channels/types.js';
+import { Outbox } from './alerts/outbox.js';
+import { AlertEngine } from './alerts/engine.js';
+import { createProbe } from './alerts/probe.js';
 
 export interface AppOptions {
   config: Config;
@@ -33,6 +39,10 @@ export interface AppOptions {
   now?: Clock;
   /** Replaces check kinds (tests and benchmarks). */
   checks?: Partial<Record<Kind, Check>>;
+  /** Extra alert channels (chat platforms are added here by their issues; tests add fakes). */
+  channels?: Channel[];
+  /** Overrides for the alert engine (tests: groupWaitMs). */
+  alertOptions?: { groupWaitMs?: number; digestOver?: number };
 }
 
 export interface App {
@@ -41,6 +51,8 @@ export interface App {
   scheduler: Scheduler;
   store: StateFile<MainData>;
   history: HistoryStore;
+  outbox: Outbox;
+  alerts: AlertEngine;
   server: Server;
   /** Base URL of the listener once started, e.g. http://127.0.0.1:8080. */
   url: string;
@@ -78,13 +90,30 @@ export async function createApp(o: AppOptions): Promise<App> {
   if (applied.added.length + applied.updated.length + applied.removed.length > 0)
     log.info(applied, 'applied targets from CONFIG_FILE');
 
-  // Alerts: the console channel always; the policy and outbox sit between flips and channels.
-  const consoleChannel = createConsoleChannel(log);
-  monitor.on('flip', ({ flip, target, state, incident }) => {
-    if (!incident) return;
-    const msg =
-      flip.to === 'down' ? downMessage(target, state, incident) : recoveredMessage(target, state, incident);
-    void consoleChannel.send(msg, {});
+  // Alerts: flips → policy (engine) → durable outbox → channels. Console is always on.
+  const channels: Channel[] = [createConsoleChannel(log), ...(o.channels ?? [])];
+  if (config.email) {
+    // Message-IDs use the sender's domain: stable across container re-creation, unlike the hostname.
+    const domain = config.email.from.replace(/^.*@/, '').replace(/>.*$/, '');
+    channels.push(createEmailChannel({ ...config.email, hostname: domain }));
+  }
+  const outbox = new Outbox({
+    store,
+    channels,
+    now,
+    log,
+    fallbackAfterMs: config.settings.emailFallbackAfter * 1000,
+  });
+  const alerts = new AlertEngine({
+    monitor,
+    store,
+    outbox,
+    settings: config.settings,
+    now,
+    log,
+    probe: createProbe(config.settings.probe.references, checks, now),
+    probeThreshold: config.settings.probe.threshold,
+    ...o.alertOptions,
   });
 
   const router = new Router((err, req) => log.error({ err, path: req.url.pathname }, 'request failed'));
@@ -113,6 +142,13 @@ export async function createApp(o: AppOptions): Promise<App> {
   });
   registerApi(router, { monitor, apiToken: config.apiToken });
   registerPush(router, { monitor, beats, scheduler });
+  registerCommandsApi(router, {
+    apiToken: config.apiToken,
+    services: { monitor, history },
+    runCheck: checkRunner(checks, now),
+    now,
+    log: (err, context) => log.error({ err, ...context }, 'command failed'),
+  });
 
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
     void router.handle(req, res);
@@ -125,9 +161,22 @@ export async function createApp(o: AppOptions): Promise<App> {
     scheduler,
     store,
     history,
+    outbox,
+    alerts,
     server,
     url: '',
     async start() {
+      // The time Lookout was not running is unknown, not up: close the timelines at the last sign of life.
+      const lastAlive = store.data.meta.lastAliveAt;
+      if (typeof lastAlive === 'number') {
+        for (const t of monitor.list()) {
+          history.recordStatus(t.name, 'unknown', lastAlive);
+          const st = monitor.state(t.name).status;
+          if (st !== 'unknown') history.recordStatus(t.name, st, now());
+        }
+      }
+      await alerts.recover();
+      outbox.start();
       monitor.scheduleAll();
       scheduler.start();
       lastTick = now();
@@ -135,9 +184,18 @@ export async function createApp(o: AppOptions): Promise<App> {
       tasks.push(
         cron.schedule('* * * * * *', () => {
           lastTick = now();
+          store.data.meta.lastAliveAt = lastTick;
           void monitor.tick().catch((err: unknown) => log.error({ err }, 'tick failed'));
         }),
-        cron.schedule('0 * * * *', () => history.compact(now())),
+        cron.schedule('*/10 * * * * *', () => {
+          void alerts.tick().catch((err: unknown) => log.error({ err }, 'alert tick failed'));
+        }),
+        // Every 5 minutes: an hour is rolled up shortly after it settles, and a no-op is cheap.
+        cron.schedule('*/5 * * * *', () => {
+          void history
+            .compact(now())
+            .catch((err: unknown) => log.error({ err }, 'history compaction failed'));
+        }),
       );
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -153,6 +211,9 @@ export async function createApp(o: AppOptions): Promise<App> {
     async stop() {
       for (const t of tasks) await t.destroy();
       await scheduler.stop();
+      await alerts.stop();
+      await outbox.stop();
+      for (const c of channels) await c.close?.();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await store.close();

@@ -45,9 +45,9 @@ export const SettingsSchema = z.strictObject({
         .number()
         .min(1)
         .max(24 * 14)
-        .default(36),
-      hourlyDays: z.number().min(1).max(400).default(35),
-      dailyDays: z.number().min(1).max(3660).default(400),
+        .default(24),
+      hourlyDays: z.number().min(1).max(400).default(30),
+      dailyDays: z.number().min(1).max(3660).default(365),
     })
     .prefault({}),
   /** Probe self-check: reference targets checked when most targets fail at once. */

@@ -513,6 +513,8 @@ export function createEmailChannel(options: EmailOptions): Channel {
   return {
     name: 'email',
 
+    accepts: (msg: AlertMessage) => recipientsFor(opts.to, msg).length > 0,
+
     async send(msg: AlertMessage, ctx: DeliveryContext): Promise<SentRef[]> {
       if (closed) throw new DeliveryError('email: the channel is closed (shutting down)', false);
       const recipients = recipientsFor(opts.to, msg);

@@ -22,6 +22,8 @@ export interface DeliveryContext {
 export interface Channel {
   /** Stable name used in the outbox and in `notify.channels`: `email`, `telegram`, `slack`, `discord`, `console`. */
   readonly name: string;
+  /** False when the channel has nowhere to send this message (email without recipients). Default true. */
+  accepts?(msg: AlertMessage): boolean;
   send(msg: AlertMessage, ctx: DeliveryContext): Promise<SentRef[]>;
   close?(): Promise<void>;
 }

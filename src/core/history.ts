@@ -19,12 +19,13 @@
  *   total implies. ≈ 12 characters for a quiet hour.
  * - status timeline: `Δt × 4 + status` per change, in seconds.
  *
- * The data is split by how often it changes, so the store can write the halves at
- * different rates: `hot` (samples not yet rolled up and the status timeline; small,
- * changes with every check) and `cold` (rolled raw samples and the roll-ups; large,
- * changes only when compact() rolls an hour). compact() and the record functions
- * mutate both parts in place and never replace `h.hot` or `h.cold`, so each part can
- * be the `data` of its own lowdb file.
+ * The data is split by how often it changes, because no single file of this size
+ * can be rewritten every second: `hot` (samples not yet rolled up and the status
+ * timeline; ≈ 1 MB at 1,000 targets, changes with every check) and `cold` (the raw
+ * window and the roll-ups; ≈ 17 MB after 90 days, ≈ 22 MB once a year of daily rows
+ * has built up, changes only when compact() rolls an hour). compact() and the record
+ * functions mutate both in place and never replace `h.hot` or `h.cold`, so each can
+ * be the `data` of its own lowdb file: hot written coalesced, cold after compact().
  *
  * Times inside are epoch seconds; the API takes and returns epoch milliseconds.
  */
@@ -40,7 +41,7 @@ const DAY = 86_400;
  */
 const SETTLE_S = 60;
 
-/** How long each layer is kept. The defaults keep 1,000 targets at 60 s under ≈ 20 MB. */
+/** How long each layer is kept. With the defaults 1,000 targets at 60 s never take more than ≈ 23 MB. */
 export interface RetentionOptions {
   /** Hours of raw samples (status-dot trail, exact 24 h figures, sample export). Default 24. */
   rawHours?: number;
@@ -48,7 +49,7 @@ export interface RetentionOptions {
   rawSamples?: number;
   /** Days of hourly roll-ups. Default 30. */
   hourlyDays?: number;
-  /** Days of daily roll-ups (and of the status timeline). Default 400. */
+  /** Days of daily roll-ups (and of the status timeline). Default 365. */
   dailyDays?: number;
   /** Most status changes kept per target; a flapping target falls back to hourly precision. Default 200. */
   statusPoints?: number;
@@ -58,7 +59,7 @@ export const DEFAULT_RETENTION: Readonly<Required<RetentionOptions>> = {
   rawHours: 24,
   rawSamples: 2880,
   hourlyDays: 30,
-  dailyDays: 400,
+  dailyDays: 365,
   statusPoints: 200,
 };
 
@@ -108,10 +109,25 @@ export interface HotTarget {
   status: StatusRun;
 }
 
+/** The raw window: one string per hour, so whole hours are dropped without decoding. */
+export interface RawHours {
+  /** Start (epoch s) of the first hour; the last one ends where the hourly roll-ups end. */
+  from: number;
+  /** Samples in all hours, for the per-target cap. */
+  n: number;
+  /**
+   * Per hour: its sample count, then (when there are samples) the first one's offset
+   * into the hour, its interval and its value, then the rest exactly as in a SampleRun.
+   */
+  hours: string[];
+  /** Error codes of failed samples, `[epoch s, code]`, oldest first. */
+  codes: [number, string][];
+}
+
 export interface ColdTarget {
-  /** Raw samples are complete from here (epoch s, on the hour) to the end of `hourly`. */
-  rawFrom: number;
-  raw: SampleRun;
+  /** The hour (epoch s) history starts: nothing before it is missing, it never existed. */
+  since: number;
+  raw: RawHours;
   hourly: RollupRun;
   daily: RollupRun;
   /** Offset in `hourly.s` of the first hour not merged into a day, and the checks of the row before it. */
@@ -200,6 +216,9 @@ function encodeSlow(v: number): string {
   return out + String.fromCharCode(TERM + v);
 }
 for (let v = 0; v < 1024; v++) SMALL.push(encodeSlow(v));
+/** Whole samples with a small interval change, ready-made: one string allocation per recorded sample, not two. */
+const PAIRS: string[] = [];
+for (let z = 0; z < 8; z++) for (let v = 0; v < 1024; v++) PAIRS.push(encodeSlow(z) + encodeSlow(v));
 
 function enc(v: number): string {
   return (v < 1024 ? SMALL[v] : undefined) ?? encodeSlow(v);
@@ -208,9 +227,17 @@ function enc(v: number): string {
 const zz = (v: number): number => (v >= 0 ? v * 2 : -v * 2 - 1);
 const unzz = (z: number): number => (z % 2 === 0 ? z / 2 : -(z + 1) / 2);
 
+/** A position in an encoded string, plus the decoder state that samples need (time and interval). */
 interface Reader {
   s: string;
   p: number;
+  t: number;
+  d: number;
+}
+
+// One object shape for every reader keeps the decoding loops monomorphic.
+function reader(s: string, p = 0, t = 0, d = 0): Reader {
+  return { s, p, t, d };
 }
 
 function read(r: Reader): number {
@@ -376,19 +403,31 @@ function addRowCounts(a: Acc, row: Row): void {
   for (let i = 0; i < row.counts.length; i++) a.hist[b0 + i] = (a.hist[b0 + i] ?? 0) + (row.counts[i] ?? 0);
 }
 
-function addRowStatus(a: Acc, row: Row, fraction: number, span: number): void {
-  a.down += row.down * fraction;
-  a.paused += row.paused * fraction;
-  a.unknown += row.unknown * fraction;
+function addRowStatus(a: Acc, row: Row, span: number): void {
+  a.down += row.down;
+  a.paused += row.paused;
+  a.unknown += row.unknown;
   a.span += span;
 }
 
 function accToRow(a: Acc): Row {
-  const ok = a.checks - a.failures;
-  if (ok === 0) return { ...a, min: 0, max: 0, sum: 0, counts: [] };
-  const b0 = bucketOf(a.min);
-  const b1 = bucketOf(a.max);
-  return { ...a, counts: a.hist.slice(b0, b1 + 1) };
+  const row: Row = {
+    checks: a.checks,
+    failures: a.failures,
+    down: a.down,
+    paused: a.paused,
+    unknown: a.unknown,
+    min: 0,
+    max: 0,
+    sum: 0,
+    counts: [],
+  };
+  if (a.checks === a.failures) return row;
+  row.min = a.min;
+  row.max = a.max;
+  row.sum = a.sum;
+  row.counts = a.hist.slice(bucketOf(a.min), bucketOf(a.max) + 1);
+  return row;
 }
 
 function encodeRow(row: Row, prevChecks: number): string {
@@ -432,7 +471,7 @@ function readRow(r: Reader, prevChecks: number): Row {
 
 function decodeRows(run: RollupRun): Row[] {
   const rows: Row[] = [];
-  const r: Reader = { s: run.s, p: 0 };
+  const r = reader(run.s);
   let prev = run.c0;
   for (let i = 0; i < run.n; i++) {
     const row = readRow(r, prev);
@@ -451,29 +490,25 @@ function appendRow(run: RollupRun, row: Row): void {
 // ---------------------------------------------------------------------------
 // Raw samples
 
-interface SampleCursor extends Reader {
-  t: number;
-  d: number;
-}
-
-function emptyRun(t: number, d = 0): SampleRun {
-  return { t0: t, d0: d, t1: t, d1: d, n: 0, s: '', codes: [] };
+function emptyRun(t: number): SampleRun {
+  return { t0: t, d0: 0, t1: t, d1: 0, n: 0, s: '', codes: [] };
 }
 
 function appendSample(run: SampleRun, t: number, v: number): void {
   const dt = t - run.t1;
-  run.s += enc(zz(dt - run.d1)) + enc(v);
+  const z = zz(dt - run.d1);
+  run.s += (z < 8 && v < 1024 ? PAIRS[z * 1024 + v] : undefined) ?? enc(z) + enc(v);
   run.t1 = t;
   run.d1 = dt;
   run.n++;
 }
 
-function cursorOf(run: SampleRun): SampleCursor {
-  return { s: run.s, p: 0, t: run.t0, d: run.d0 };
+function cursorOf(run: SampleRun): Reader {
+  return reader(run.s, 0, run.t0, run.d0);
 }
 
 /** Reads one sample: its time lands in `c.t`, the value `units × 2 + ok` is returned. */
-function readSample(c: SampleCursor): number {
+function readSample(c: Reader): number {
   const dt = c.d + unzz(read(c));
   c.t += dt;
   c.d = dt;
@@ -481,15 +516,11 @@ function readSample(c: SampleCursor): number {
 }
 
 /** The run from cursor `c` on; `dropped` samples were before it. */
-function sliceRun(run: SampleRun, c: SampleCursor, dropped: number): void {
+function sliceRun(run: SampleRun, c: Reader, dropped: number): void {
   run.s = run.s.slice(c.p);
   run.t0 = c.t;
   run.d0 = c.d;
   run.n -= dropped;
-  if (run.n === 0) {
-    run.t0 = run.t1;
-    run.d0 = run.d1;
-  }
 }
 
 interface Samples {
@@ -508,6 +539,26 @@ function decodeSamples(run: SampleRun, from: number, into: Samples = { t: [], v:
   return into;
 }
 
+/** Samples of the hours in `raw` from `from` on. */
+function decodeHours(raw: RawHours, from: number, first = 0, into: Samples = { t: [], v: [] }): Samples {
+  for (let i = Math.max(first, Math.floor((from - raw.from) / HOUR)); i < raw.hours.length; i++) {
+    const c = reader(raw.hours[i] ?? '', 0, raw.from + i * HOUR);
+    const n = read(c);
+    for (let k = 0; k < n; k++) {
+      let v: number;
+      if (k === 0) {
+        c.t += read(c);
+        c.d = read(c);
+        v = read(c);
+      } else v = readSample(c);
+      if (c.t < from) continue;
+      into.t.push(c.t);
+      into.v.push(v);
+    }
+  }
+  return into;
+}
+
 // ---------------------------------------------------------------------------
 // Status timeline
 
@@ -520,7 +571,7 @@ interface Timeline {
 
 function decodeStatus(run: StatusRun): Timeline {
   const tl: Timeline = { t: [run.from], st: [run.s0] };
-  const r: Reader = { s: run.s, p: 0 };
+  const r = reader(run.s);
   let t = run.from;
   for (let i = 0; i < run.n; i++) {
     const x = read(r);
@@ -597,8 +648,8 @@ function rolledTo(cold: ColdTarget): number {
 
 function newCold(start: number): ColdTarget {
   return {
-    rawFrom: start,
-    raw: emptyRun(start),
+    since: start,
+    raw: { from: start, n: 0, hours: [], codes: [] },
     hourly: { from: start, n: 0, c0: 0, c1: 0, s: '' },
     daily: { from: floorTo(start, DAY), n: 0, c0: 0, c1: 0, s: '' },
     merge: { p: 0, c: 0 },
@@ -609,7 +660,7 @@ function newHot(cold: ColdTarget): HotTarget {
   const from = rolledTo(cold);
   return {
     lastAt: 0,
-    open: emptyRun(cold.raw.t1, cold.raw.d1),
+    open: emptyRun(from),
     status: { from, s0: 0, t1: from, s1: 0, n: 0, s: '' },
   };
 }
@@ -631,14 +682,15 @@ function ensure(h: HistoryData, name: string, t: number): { hot: HotTarget; cold
 
 /**
  * Records one check result. Returns false, recording nothing, for a sample that is
- * not newer than the last one or falls in an hour already rolled up — so replaying
- * samples after a restart is harmless.
+ * not newer than the last one, so replaying samples after a restart is harmless. A
+ * sample dated in an hour already rolled up is kept out of every figure.
  */
 export function recordSample(h: HistoryData, name: string, result: CheckResult): boolean {
   const t = Math.floor(result.at / 1000);
-  const { hot, cold } = ensure(h, name, t);
+  // One lookup on the per-check path; the cold half is only needed to create a target.
+  const hot = h.hot.targets[name] ?? ensure(h, name, t).hot;
   const open = hot.open;
-  if (result.at <= hot.lastAt || t < open.t1 || t < rolledTo(cold)) return false;
+  if (result.at <= hot.lastAt || t < open.t1) return false;
   appendSample(open, t, toUnits(result.ms) * 2 + (result.ok ? 1 : 0));
   hot.lastAt = result.at;
   if (!result.ok && result.error) open.codes.push([t, result.error.code]);
@@ -699,6 +751,10 @@ export function compact(h: HistoryData, now: number, retention: RetentionOptions
   const ret = { ...DEFAULT_RETENTION, ...retention };
   const nowS = Math.floor(now / 1000);
   let changed = false;
+  // A hot half without its cold half means the cold file was lost: start it again.
+  for (const [name, hot] of Object.entries(h.hot.targets)) {
+    h.cold.targets[name] ??= newCold(floorTo(hot.open.t0, HOUR));
+  }
   for (const name of Object.keys(h.cold.targets)) {
     const cold = h.cold.targets[name];
     if (!cold) continue;
@@ -750,6 +806,10 @@ function rollHours(hot: HotTarget, cold: ColdTarget, limit: number): void {
   let backD = c.d;
   for (let hour = start; hour < limit; hour += HOUR) {
     const acc = newAcc();
+    let count = 0;
+    let head = '';
+    let restFrom = 0;
+    let restTo = 0;
     for (;;) {
       if (pending === null) {
         if (taken === open.n) break;
@@ -761,12 +821,20 @@ function rollHours(hot: HotTarget, cold: ColdTarget, limit: number): void {
       if (c.t >= hour + HOUR) break;
       // A sample before `start` is already rolled: the hot half is older than the cold one.
       if (c.t >= hour) {
+        // Only the first sample is re-encoded, with the decoder state the rest were written against.
+        if (count === 0) {
+          head = enc(c.t - hour) + enc(c.d) + enc(pending);
+          restFrom = c.p;
+        }
+        restTo = c.p;
+        count++;
         addSample(acc, pending);
-        appendSample(cold.raw, c.t, pending);
       }
       pending = null;
       taken++;
     }
+    cold.raw.hours.push(count === 0 ? enc(0) : enc(count) + head + open.s.slice(restFrom, restTo));
+    cold.raw.n += count;
     addTimeline(acc, tl, hour, hour + HOUR);
     appendRow(cold.hourly, accToRow(acc));
   }
@@ -776,8 +844,10 @@ function rollHours(hot: HotTarget, cold: ColdTarget, limit: number): void {
     c.d = backD;
   }
   sliceRun(open, c, taken);
-  cold.raw.codes.push(...open.codes.filter(([t]) => t >= start && t < limit));
-  open.codes = open.codes.filter(([t]) => t >= limit);
+  if (open.codes.length > 0) {
+    cold.raw.codes.push(...open.codes.filter(([t]) => t >= start && t < limit));
+    open.codes = open.codes.filter(([t]) => t >= limit);
+  }
 }
 
 /** Merges the hourly rows of each finished UTC day into a daily row. */
@@ -785,7 +855,7 @@ function rollDays(cold: ColdTarget): boolean {
   const hourly = cold.hourly;
   let day = dailyTo(cold);
   if (day + DAY > rolledTo(cold)) return false;
-  const r: Reader = { s: hourly.s, p: cold.merge.p };
+  const r = reader(hourly.s, cold.merge.p);
   let prev = cold.merge.c;
   while (day + DAY <= rolledTo(cold)) {
     const acc = newAcc();
@@ -797,7 +867,7 @@ function rollDays(cold: ColdTarget): boolean {
       const row = readRow(r, prev);
       prev = row.checks;
       addRowCounts(acc, row);
-      addRowStatus(acc, row, 1, HOUR);
+      addRowStatus(acc, row, HOUR);
     }
     appendRow(cold.daily, accToRow(acc));
     day += DAY;
@@ -806,36 +876,19 @@ function rollDays(cold: ColdTarget): boolean {
   return true;
 }
 
-/**
- * Drops raw samples before the retention cut. The cut falls on an hour already rolled
- * up, also when dropping by count, so raw samples and hourly rows meet cleanly.
- */
+/** Drops whole hours of raw samples past retention or beyond the per-target cap. */
 function pruneRaw(hot: HotTarget, cold: ColdTarget, nowS: number, ret: Required<RetentionOptions>): boolean {
   const raw = cold.raw;
-  const end = rolledTo(cold);
-  let cut = Math.min(end, floorTo(nowS - ret.rawHours * HOUR, HOUR));
-  const excess = raw.n + hot.open.n - ret.rawSamples;
-  if (cut <= cold.rawFrom && excess <= 0) return false;
-  const c = cursorOf(raw);
-  let dropped = 0;
-  while (dropped < raw.n) {
-    const backP = c.p;
-    const backT = c.t;
-    const backD = c.d;
-    readSample(c);
-    if (dropped < excess) cut = Math.max(cut, Math.min(end, floorTo(c.t, HOUR) + HOUR));
-    if (c.t >= cut) {
-      c.p = backP;
-      c.t = backT;
-      c.d = backD;
-      break;
-    }
-    dropped++;
+  const cut = floorTo(nowS - ret.rawHours * HOUR, HOUR);
+  let k = 0;
+  while (k < raw.hours.length && (raw.from + k * HOUR < cut || raw.n + hot.open.n > ret.rawSamples)) {
+    raw.n -= read(reader(raw.hours[k] ?? ''));
+    k++;
   }
-  if (cut <= cold.rawFrom) return false;
-  sliceRun(raw, c, dropped);
-  raw.codes = raw.codes.filter(([t]) => t >= cut);
-  cold.rawFrom = cut;
+  if (k === 0) return false;
+  raw.hours.splice(0, k);
+  raw.from += k * HOUR;
+  if (raw.codes.length > 0) raw.codes = raw.codes.filter(([t]) => t >= raw.from);
   return true;
 }
 
@@ -843,7 +896,7 @@ function pruneRaw(hot: HotTarget, cold: ColdTarget, nowS: number, ret: Required<
 function pruneRollups(run: RollupRun, len: number, cut: number, cold?: ColdTarget): boolean {
   const k = Math.min(run.n, Math.floor((cut - run.from) / len));
   if (k <= 0) return false;
-  const r: Reader = { s: run.s, p: 0 };
+  const r = reader(run.s);
   let prev = run.c0;
   for (let i = 0; i < k; i++) prev = readRow(r, prev).checks;
   run.s = run.s.slice(r.p);
@@ -886,7 +939,7 @@ class View {
     readonly hot: HotTarget,
     readonly cold: ColdTarget,
   ) {
-    this.rawFrom = cold.rawFrom;
+    this.rawFrom = cold.raw.from;
     this.rolled = rolledTo(cold);
   }
 
@@ -904,7 +957,7 @@ class View {
     return (this.samples ??= decodeSamples(
       this.hot.open,
       this.rolled,
-      decodeSamples(this.cold.raw, this.rawFrom),
+      decodeHours(this.cold.raw, this.rawFrom),
     ));
   }
 
@@ -925,9 +978,17 @@ class View {
     for (let i = first; i < run.n; i++) {
       const start = run.from + i * len;
       if (start >= b) break;
-      const overlap = Math.min(b, start + len) - Math.max(a, start);
+      // The first day's unknown seconds begin with the hours before the target existed:
+      // take those out and prorate the rest over the time it did exist.
+      const lived = Math.max(start, this.cold.since);
+      const overlap = Math.min(b, start + len) - Math.max(a, lived);
       const row = rows()[i];
-      if (row && overlap > 0) addRowStatus(acc, row, overlap / len, overlap);
+      if (!row || overlap <= 0) continue;
+      const fraction = overlap / (start + len - lived);
+      acc.down += row.down * fraction;
+      acc.paused += row.paused * fraction;
+      acc.unknown += (row.unknown - (lived - start)) * fraction;
+      acc.span += overlap;
     }
   }
 
@@ -939,10 +1000,12 @@ class View {
       addSample(acc, raw.v[i] ?? 0);
     }
     if (a >= this.rawFrom) return;
-    const { hourly, daily } = this.cold;
-    this.rowCounts(acc, hourly, HOUR, () => this.hourly, a, b, this.rawFrom);
+    const { hourly, daily, since } = this.cold;
+    // The first day's row starts before the target existed; it is inside a window that starts by then.
+    const from = a <= since ? -Infinity : a;
+    this.rowCounts(acc, hourly, HOUR, () => this.hourly, from, b, this.rawFrom);
     // A day row reaching past the first hourly row is counted by the hourly rows.
-    this.rowCounts(acc, daily, DAY, () => this.daily, a, b, Math.min(hourly.from, this.rawFrom));
+    this.rowCounts(acc, daily, DAY, () => this.daily, from, b, Math.min(hourly.from, this.rawFrom));
   }
 
   /** Rows that start in [a, b) and end by `cover`, where the next finer layer takes over. */
@@ -1002,7 +1065,8 @@ function latencyOf(acc: Acc): LatencyStats | null {
   let p50: number;
   let p95: number;
   if (acc.exact) {
-    const sorted = acc.exact.sort((x, y) => x - y);
+    // A typed array sorts numerically without a comparator call per step: ~10× faster here.
+    const sorted = Float64Array.from(acc.exact).sort();
     const at = (p: number): number => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? 0;
     p50 = at(0.5);
     p95 = at(0.95);
@@ -1073,7 +1137,7 @@ function codesOf(view: View): Map<number, string> {
 function rollupRow(row: Row, start: number, len: number): RollupRow {
   const acc = newAcc();
   addRowCounts(acc, row);
-  addRowStatus(acc, row, 1, len);
+  addRowStatus(acc, row, len);
   const lat = latencyOf(acc);
   return {
     t: start * 1000,
@@ -1093,8 +1157,8 @@ function rollupRow(row: Row, start: number, len: number): RollupRow {
 
 /**
  * History of [from, to) (epoch ms) for export: raw samples when the raw window
- * reaches back to `from`, else hourly rows when the hourly roll-ups do, else daily
- * rows. Rows overlap the range; the hours and the day not rolled up yet are built
+ * reaches back to `from` (or to the target's first hour), else hourly rows when the
+ * hourly roll-ups do, else daily rows. Rows overlap the range; the hours and the day not rolled up yet are built
  * from the open samples, up to `now`.
  */
 export function series(h: HistoryData, name: string, from: number, to: number, now: number): SeriesRow[] {
@@ -1104,7 +1168,7 @@ export function series(h: HistoryData, name: string, from: number, to: number, n
   const b = Math.ceil(to / 1000);
   const nowS = Math.floor(now / 1000);
   const out: SeriesRow[] = [];
-  if (a >= view.rawFrom) {
+  if (Math.max(a, view.cold.since) >= view.rawFrom) {
     const raw = view.raw;
     const codes = codesOf(view);
     for (let i = lowerBound(raw.t, a); i < raw.t.length && (raw.t[i] ?? Infinity) < b; i++) {
@@ -1112,8 +1176,8 @@ export function series(h: HistoryData, name: string, from: number, to: number, n
     }
     return out;
   }
-  const { hourly, daily } = view.cold;
-  const len = a >= hourly.from ? HOUR : DAY;
+  const { hourly, daily, since } = view.cold;
+  const len = Math.max(a, since) >= hourly.from ? HOUR : DAY;
   const run = len === HOUR ? hourly : daily;
   const rows = len === HOUR ? view.hourly : view.daily;
   const end = run.from + run.n * len;
@@ -1134,7 +1198,7 @@ function liveRollup(view: View, start: number, len: number, nowS: number): Row {
       hour >= hourly.from && hour < view.rolled ? view.hourly[(hour - hourly.from) / HOUR] : undefined;
     const row = stored ?? view.liveRow(hour, HOUR, nowS);
     addRowCounts(acc, row);
-    addRowStatus(acc, row, 1, HOUR);
+    addRowStatus(acc, row, HOUR);
   }
   return accToRow(acc);
 }
@@ -1143,12 +1207,19 @@ function liveRollup(view: View, start: number, len: number, nowS: number): Row {
 export function trail(h: HistoryData, name: string, n: number): SampleRow[] {
   const view = viewOf(h, name);
   if (!view || n <= 0) return [];
-  const open = decodeSamples(view.hot.open, view.rolled);
-  const raw = open.t.length >= n ? open : view.raw;
+  const raw = view.cold.raw;
+  // Hours decode independently: read back from the newest only as far as needed.
+  let first = raw.hours.length;
+  let have = view.hot.open.n;
+  while (have < n && first > 0) {
+    first--;
+    have += read(reader(raw.hours[first] ?? ''));
+  }
+  const all = decodeSamples(view.hot.open, view.rolled, decodeHours(raw, raw.from, first));
   const codes = codesOf(view);
   const out: SampleRow[] = [];
-  for (let i = Math.max(0, raw.t.length - n); i < raw.t.length; i++) {
-    out.push(sampleRow(raw.t[i] ?? 0, raw.v[i] ?? 0, codes));
+  for (let i = Math.max(0, all.t.length - n); i < all.t.length; i++) {
+    out.push(sampleRow(all.t[i] ?? 0, all.v[i] ?? 0, codes));
   }
   return out;
 }
@@ -1213,11 +1284,16 @@ export function validateHotPart(raw: unknown): HistoryPart<HotTarget> {
 /** Checks the shape of a stored cold half; throws an Error saying what is wrong. */
 export function validateColdPart(raw: unknown): HistoryPart<ColdTarget> {
   checkPart(raw, 'cold', (t, where) => {
-    checkFields(t, where, ['rawFrom'], []);
     const o = t as Record<string, unknown>;
-    checkRun(o.raw, `${where}.raw`);
+    checkFields(o.raw, `${where}.raw`, ['from', 'n'], []);
+    const raw = o.raw as Record<string, unknown>;
+    if (!Array.isArray(raw.hours) || !raw.hours.every((x) => typeof x === 'string')) {
+      throw new Error(`${where}.raw.hours is not a list of strings`);
+    }
+    if (!Array.isArray(raw.codes)) throw new Error(`${where}.raw.codes is not an array`);
     for (const k of ['hourly', 'daily']) checkFields(o[k], `${where}.${k}`, ['from', 'n', 'c0', 'c1'], ['s']);
     checkFields(o.merge, `${where}.merge`, ['p', 'c'], []);
+    checkFields(t, where, ['since'], []);
   });
   return raw as HistoryPart<ColdTarget>;
 }

@@ -58,7 +58,11 @@ export function percentile(samples: readonly number[], p: number): number {
  * `endpoint` under the server's base URL, keeping its path prefix:
  * `http://hq:8080/speedtest` + `__down` → `http://hq:8080/speedtest/__down`.
  */
-export function endpointUrl(server: string, endpoint: string, query: Record<string, string | number> = {}): URL {
+export function endpointUrl(
+  server: string,
+  endpoint: string,
+  query: Record<string, string | number> = {},
+): URL {
   const url = new URL(server);
   const prefix = url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`;
   url.pathname = prefix + endpoint.replace(/^\/+/, '');
@@ -154,7 +158,8 @@ function settle(o: SpeedtestOptions): Settings {
   }
   const num = (name: string, value: number | undefined, fallback: number, min: number, max: number) => {
     const v = value ?? fallback;
-    if (!Number.isFinite(v) || v < min || v > max) bad(`${name} must be between ${min} and ${max} (got ${v})`);
+    if (!Number.isFinite(v) || v < min || v > max)
+      bad(`${name} must be between ${min} and ${max} (got ${v})`);
     return v;
   };
   const int = (name: string, value: number | undefined, fallback: number, min: number, max: number) => {
@@ -173,7 +178,13 @@ function settle(o: SpeedtestOptions): Settings {
     stallTimeoutMs: num('stallTimeoutMs', o.stallTimeoutMs, 5_000, 10, 600_000),
     minTransferMs: num('minTransferMs', o.minTransferMs, 1_000, 10, 600_000),
     finalRounds: int('finalRounds', o.finalRounds, 3, 1, 100),
-    maxRequestBytes: int('maxRequestBytes', o.maxRequestBytes, 100_000_000, MIN_SIZE, Number.MAX_SAFE_INTEGER),
+    maxRequestBytes: int(
+      'maxRequestBytes',
+      o.maxRequestBytes,
+      100_000_000,
+      MIN_SIZE,
+      Number.MAX_SAFE_INTEGER,
+    ),
     phaseDurationMs,
     // A warm-up longer than half the phase would leave too little to measure.
     warmupMs: Math.min(num('warmupMs', o.warmupMs, 1_500, 0, 600_000), phaseDurationMs / 2),
@@ -190,7 +201,11 @@ function settle(o: SpeedtestOptions): Settings {
 const PHASE_END = Symbol('phase end');
 
 /** Aborts `ctl` when `parent` aborts; returns the unlink so finished requests do not pile up listeners. */
-function follow(parent: AbortSignal, ctl: AbortController, reason: () => unknown = () => parent.reason): () => void {
+function follow(
+  parent: AbortSignal,
+  ctl: AbortController,
+  reason: () => unknown = () => parent.reason,
+): () => void {
   if (parent.aborted) {
     ctl.abort(reason());
     return () => undefined;
@@ -458,7 +473,11 @@ async function uploadOnce(
     const res = await request(url, {
       dispatcher: run.agent,
       method: 'POST',
-      headers: { ...REQUEST_HEADERS, 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      headers: {
+        ...REQUEST_HEADERS,
+        'content-type': 'application/octet-stream',
+        'content-length': String(size),
+      },
       body: Readable.from(body(), { objectMode: false }),
       signal: ctl.signal,
     });
@@ -496,7 +515,10 @@ async function idleLatency(run: Run, deadline: number, url: () => URL): Promise<
   }
   if (run.master.aborted) throw run.master.reason;
   if (samples.length === 0) {
-    throw new SpeedtestFailure('speedtest_timeout', `no latency sample from ${run.s.server} within the time limit`);
+    throw new SpeedtestFailure(
+      'speedtest_timeout',
+      `no latency sample from ${run.s.server} within the time limit`,
+    );
   }
   return samples;
 }
@@ -780,7 +802,8 @@ async function librespeed(run: Run, result: SpeedtestResult, emit: Emit, end: nu
 type Emit = (phase: SpeedtestPhase, result: SpeedtestResult) => void;
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
-const mbps = (bytesPerSecond: number) => (Number.isFinite(bytesPerSecond) ? Math.round(bytesPerSecond * 0.0008) / 100 : 0);
+const mbps = (bytesPerSecond: number) =>
+  Number.isFinite(bytesPerSecond) ? Math.round(bytesPerSecond * 0.0008) / 100 : 0;
 
 function setLatency(result: SpeedtestResult, samples: number[]): void {
   result.latencyMs = round1(median(samples));
@@ -854,7 +877,10 @@ export async function runSpeedtest(opts: SpeedtestOptions): Promise<SpeedtestRes
   const hard = setTimeout(
     () =>
       master.abort(
-        new SpeedtestFailure('speedtest_timeout', `speed test cut off after ${s.maxDurationMs} ms (maxDurationMs)`),
+        new SpeedtestFailure(
+          'speedtest_timeout',
+          `speed test cut off after ${s.maxDurationMs} ms (maxDurationMs)`,
+        ),
       ),
     s.maxDurationMs,
   );
@@ -865,7 +891,8 @@ export async function runSpeedtest(opts: SpeedtestOptions): Promise<SpeedtestRes
     // Room for every stream plus the latency probe, so probes never queue behind transfers.
     connections: s.streams + 2,
     pipelining: 1,
-    connect: { timeout: Math.min(s.stallTimeoutMs, 10_000) },
+    // Shorter than the stall watchdog, so a host that never answers the SYN reads as unreachable.
+    connect: { timeout: Math.min(s.stallTimeoutMs * 0.8, 10_000) },
     // Our own watchdogs and deadlines decide; undici's timers are only a backstop.
     headersTimeout: s.maxDurationMs + 1_000,
     bodyTimeout: s.maxDurationMs + 1_000,
@@ -882,7 +909,9 @@ export async function runSpeedtest(opts: SpeedtestOptions): Promise<SpeedtestRes
   // Leave a moment at the end so the phases finish on their own before the hard cap cuts in.
   const end = t0 + s.maxDurationMs - Math.min(1_000, s.maxDurationMs * 0.05);
   try {
-    await (s.protocol === 'cloudflare' ? cloudflare(run, result, emit, end) : librespeed(run, result, emit, end));
+    await (s.protocol === 'cloudflare'
+      ? cloudflare(run, result, emit, end)
+      : librespeed(run, result, emit, end));
   } catch (e) {
     const reason = master.signal.aborted ? master.signal.reason : e;
     result.error = describe(reason, s.server);

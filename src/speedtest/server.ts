@@ -66,7 +66,9 @@ export function createSpeedtestHandler(opts: SpeedtestHandlerOptions = {}): Spee
   /** Takes a transfer slot until the response closes, or answers 429. */
   const acquire = (res: ServerResponse): boolean => {
     if (active >= maxConcurrent) {
-      reply(res, 429, `too many speed tests at once (limit ${maxConcurrent}), retry shortly`, { 'retry-after': '5' });
+      reply(res, 429, `too many speed tests at once (limit ${maxConcurrent}), retry shortly`, {
+        'retry-after': '5',
+      });
       return false;
     }
     active++;
@@ -148,7 +150,12 @@ function wholeNumber(value: string | null, fallback: number): number | undefined
   return Number(value);
 }
 
-function reply(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+function reply(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+): void {
   const body = text === '' ? '' : `${text}\n`;
   res.writeHead(status, {
     ...BASE_HEADERS,

@@ -82,7 +82,7 @@ export function evaluateSpeedThresholds(
   const needed = Math.min(size, Math.max(1, Math.floor(policy.breaches ?? 3)));
   const recent = history.filter((r) => r.error === undefined).slice(-size);
   const newest = recent.at(-1);
-  if (newest === undefined) return { ...prev };
+  if (newest === undefined) return keep(prev);
 
   const verdicts = recent.map((r) => ({ result: r, reasons: speedBreaches(r, policy) }));
   const bad = verdicts.filter((v) => v.reasons.length > 0);
@@ -101,7 +101,7 @@ export function evaluateSpeedThresholds(
     };
   }
 
-  if (bad.length >= needed || newestReasons.length > 0) return { ...prev };
+  if (bad.length >= needed || newestReasons.length > 0) return keep(prev);
   const lasted = prev.since === undefined ? '' : ` after ${duration(newest.at - prev.since)}`;
   return {
     breaching: false,
@@ -115,9 +115,16 @@ export function evaluateSpeedThresholds(
   };
 }
 
-/** Up to one decimal, no trailing zero: 80, 41.3. */
+/** The state alone: a caller handing back the whole previous answer must not get its message again. */
+function keep(prev: SpeedAlertState): SpeedAlertState {
+  return prev.since === undefined
+    ? { breaching: prev.breaching }
+    : { breaching: prev.breaching, since: prev.since };
+}
+
+/** Up to two decimals, no trailing zeros (80, 41.3, 49.99): never "50 is below 50". */
 function fmt(x: number): string {
-  return String(Math.round(x * 10) / 10);
+  return String(Math.round(x * 100) / 100);
 }
 
 /** `2h 10m`, `45m`, `30s`: the two largest units are plenty for an alert. */

@@ -1,52 +1,70 @@
 /**
- * History persistence: the pure model in core/history.ts kept in its own file,
- * DATA_DIR/history.json, so the main file that is rewritten every second stays small.
+ * History persistence: the pure model in core/history.ts kept in two files beside
+ * the main one. `history-hot.json` (samples not yet rolled up, status timeline,
+ * ≈ 1 MB at 1,000 targets) is written at most once a second like the main file, so
+ * a kill -9 loses at most a second; `history-cold.json` (raw window and roll-ups,
+ * up to ≈ 22 MB) only when a compaction rolled something up, about once an hour.
  */
 import { join } from 'node:path';
 import * as h from '../core/history.js';
-import type { HistoryData, RetentionOptions } from '../core/history.js';
+import type { ColdTarget, HistoryData, HistoryPart, HotTarget, RetentionOptions } from '../core/history.js';
 import type { CheckResult, Status } from '../core/types.js';
 import type { HistoryPort, WindowStats } from '../monitor.js';
 import { StateFile } from './file.js';
 
 export class HistoryStore implements HistoryPort {
+  private readonly data: HistoryData;
+  private compacting: Promise<void> | undefined;
+
   private constructor(
-    readonly file: StateFile<HistoryData>,
+    readonly hot: StateFile<HistoryPart<HotTarget>>,
+    readonly cold: StateFile<HistoryPart<ColdTarget>>,
     private readonly retention: RetentionOptions,
-  ) {}
+  ) {
+    this.data = { hot: hot.data, cold: cold.data };
+  }
 
   static async open(
     dataDir: string,
     retention: RetentionOptions,
     onWriteError: (e: unknown) => void,
   ): Promise<HistoryStore> {
-    const file = await StateFile.open<HistoryData>({
-      path: join(dataDir, 'history.json'),
-      initial: h.createHistoryData,
-      validate: h.validateHistoryData,
+    const empty = h.createHistoryData();
+    const cold = await StateFile.open<HistoryPart<ColdTarget>>({
+      path: join(dataDir, 'history-cold.json'),
+      initial: () => empty.cold,
+      validate: h.validateColdPart,
+      onWriteError,
+    });
+    const hot = await StateFile.open<HistoryPart<HotTarget>>({
+      path: join(dataDir, 'history-hot.json'),
+      initial: () => empty.hot,
+      validate: h.validateHotPart,
       coalesceMs: 1000,
       onWriteError,
     });
-    return new HistoryStore(file, retention);
+    return new HistoryStore(hot, cold, retention);
   }
 
-  get data(): HistoryData {
-    return this.file.data;
+  private dirty(changed: boolean): void {
+    // While a compaction writes the cold file, the hot file waits: otherwise a crash
+    // could leave a hot file without the hour that only the unwritten cold file has.
+    if (changed && !this.compacting) this.hot.markDirty();
   }
 
   recordSample(name: string, r: CheckResult): void {
-    h.recordSample(this.data, name, r);
-    this.file.markDirty();
+    this.dirty(h.recordSample(this.data, name, r));
   }
 
   recordStatus(name: string, status: Status, at: number): void {
-    h.recordStatus(this.data, name, status, at);
-    this.file.markDirty();
+    this.dirty(h.recordStatus(this.data, name, status, at));
   }
 
   removeTarget(name: string): void {
-    h.removeTarget(this.data, name);
-    this.file.markDirty();
+    if (h.removeTarget(this.data, name)) {
+      this.hot.markDirty();
+      this.cold.markDirty();
+    }
   }
 
   stats(name: string, from: number, to: number, now: number): WindowStats {
@@ -57,21 +75,29 @@ export class HistoryStore implements HistoryPort {
     return h.trail(this.data, name, n);
   }
 
-  series(name: string, from: number, to: number, now: number): ReturnType<typeof h.series> {
+  series(name: string, from: number, to: number, now: number): h.SeriesRow[] {
     return h.series(this.data, name, from, to, now);
   }
 
-  dailyUptime(name: string, days: number, now: number): ReturnType<typeof h.dailyUptime> {
+  dailyUptime(name: string, days: number, now: number): h.DayUptime[] {
     return h.dailyUptime(this.data, name, days, now);
   }
 
-  /** Rolls raw samples into hourly/daily roll-ups and applies retention. */
-  compact(now: number): void {
-    h.compact(this.data, now, this.retention);
-    this.file.markDirty();
+  /** Rolls finished hours into roll-ups and applies retention: cold file first, then hot. */
+  async compact(now: number): Promise<void> {
+    if (this.compacting || !h.compact(this.data, now, this.retention)) return;
+    this.compacting = this.cold.commit();
+    try {
+      await this.compacting;
+    } finally {
+      this.compacting = undefined;
+    }
+    await this.hot.commit();
   }
 
-  close(): Promise<void> {
-    return this.file.close();
+  async close(): Promise<void> {
+    await this.compacting;
+    await this.cold.close();
+    await this.hot.close();
   }
 }

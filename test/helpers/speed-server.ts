@@ -62,7 +62,8 @@ export interface SpeedServer {
 export async function startSpeedServer(opts: SpeedServerOptions = {}): Promise<SpeedServer> {
   const down = opts.downRate === undefined ? undefined : pacer(opts.downRate);
   const up = opts.upRate === undefined ? undefined : pacer(opts.upRate);
-  const delays = opts.delayMs === undefined ? [0] : Array.isArray(opts.delayMs) ? opts.delayMs : [opts.delayMs];
+  const delays =
+    opts.delayMs === undefined ? [0] : Array.isArray(opts.delayMs) ? opts.delayMs : [opts.delayMs];
   const state = { requests: 0, uploaded: 0 };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -134,7 +135,7 @@ export async function startSpeedServer(opts: SpeedServerOptions = {}): Promise<S
 }
 
 /** Listens on 127.0.0.1 port 0 and exposes the counters and a close that does not wait for clients. */
-export async function wrap<T extends { requests: number; uploaded: number }>(
+async function wrap<T extends { requests: number; uploaded: number }>(
   server: Server,
   mount: string,
   state: T,
@@ -180,7 +181,11 @@ export interface ThrottledProxy {
  * the server at `upRate` (bytes/s, shared by all connections), like a link of
  * that speed in front of an unthrottled server.
  */
-export async function startThrottledProxy(targetPort: number, downRate: number, upRate: number): Promise<ThrottledProxy> {
+export async function startThrottledProxy(
+  targetPort: number,
+  downRate: number,
+  upRate: number,
+): Promise<ThrottledProxy> {
   const down = pacer(downRate);
   const up = pacer(upRate);
   const sockets = new Set<Socket>();

@@ -41,17 +41,21 @@ after(async () => {
   await target.stop();
 });
 
-/** Runs the target's check now and waits for its result. */
-function checkNow(name: string): Promise<CheckResult> {
-  return new Promise((resolve) => {
-    const on = (t: { name: string }, r: CheckResult) => {
+/** Runs the target's check now, waits for its result and for any alert it caused to be delivered. */
+async function checkNow(name: string): Promise<CheckResult> {
+  const r = await new Promise<CheckResult>((resolve) => {
+    const on = (t: { name: string }, res: CheckResult) => {
       if (t.name !== name) return;
       app.monitor.off('result', on);
-      resolve(r);
+      resolve(res);
     };
     app.monitor.on('result', on);
     app.scheduler.runNow(name);
   });
+  await app.alerts.flush();
+  for (let i = 0; i < 100 && app.outbox.pending().length > 0; i++)
+    await new Promise((res) => setTimeout(res, 10));
+  return r;
 }
 
 test('DOWN after exactly failThreshold failures, RECOVERED after recoverThreshold successes, one alert per transition', async () => {

@@ -77,7 +77,10 @@ describe('speed-test statistics', () => {
       endpointUrl('http://hq:8080/speedtest/', 'garbage', { ckSize: 4 }).href,
       'http://hq:8080/speedtest/garbage?ckSize=4',
     );
-    assert.equal(endpointUrl('http://ls.example/backend', 'empty.php').href, 'http://ls.example/backend/empty.php');
+    assert.equal(
+      endpointUrl('http://ls.example/backend', 'empty.php').href,
+      'http://ls.example/backend/empty.php',
+    );
   });
 
   it('server-timing: cfRequestDuration wins, else the first dur', () => {
@@ -109,9 +112,15 @@ for (const protocol of ['cloudflare', 'librespeed'] as const) {
 
     it('latency matches a fixed injected delay', async () => {
       const server = await serve({ delayMs: 50 });
-      const result = await runSpeedtest({ server: server.url, protocol, ...quick[protocol], maxBytes: 2_000_000 });
+      const result = await runSpeedtest({
+        server: server.url,
+        protocol,
+        ...quick[protocol],
+        latencySamples: 20,
+        maxBytes: 2_000_000,
+      });
       assert.equal(result.error, undefined, JSON.stringify(result.error));
-      assertWithin(result.latencyMs, 50, 0.3, 'latency ms');
+      assert.ok(Math.abs(result.latencyMs - 50) <= 15, `latency ${result.latencyMs}, expected 50 ±15`);
       assert.ok(result.jitterMs < 15, `jitter ${result.jitterMs} for a constant delay`);
     });
 
@@ -126,12 +135,18 @@ for (const protocol of ['cloudflare', 'librespeed'] as const) {
       });
       assert.equal(result.error, undefined, JSON.stringify(result.error));
       assert.ok(Math.abs(result.jitterMs - 40) <= 15, `jitter ${result.jitterMs}, expected 40 ±15`);
-      assert.ok(Math.abs(result.latencyMs - 40) <= 15, `latency ${result.latencyMs}, expected 40 ±15`);
+      // The median of two equal clusters lies anywhere between them: only the range is certain.
+      assert.ok(result.latencyMs >= 15 && result.latencyMs <= 75, `latency ${result.latencyMs}`);
     });
 
     it('a stalled transfer is cut off at stallTimeoutMs', async () => {
       const server = await serve({ mode: 'stall' });
-      const result = await runSpeedtest({ server: server.url, protocol, ...quick[protocol], stallTimeoutMs: 500 });
+      const result = await runSpeedtest({
+        server: server.url,
+        protocol,
+        ...quick[protocol],
+        stallTimeoutMs: 500,
+      });
       assert.equal(result.error?.code, 'speedtest_timeout');
       assert.match(result.error.message, /stalled/);
       assert.ok(result.durationMs < 2_500, `took ${result.durationMs} ms`);
@@ -178,7 +193,12 @@ describe('speed-test client limits and failures', () => {
       if (phase === 'download') setTimeout(() => ctl.abort(), 300);
     };
     const started = Date.now();
-    const result = await runSpeedtest({ server: server.url, signal: ctl.signal, onProgress, latencySamples: 3 });
+    const result = await runSpeedtest({
+      server: server.url,
+      signal: ctl.signal,
+      onProgress,
+      latencySamples: 3,
+    });
     assert.equal(result.error?.code, 'speedtest_aborted');
     assert.ok(Date.now() - started < 2_000);
     assert.ok(result.latencyMs > 0);
@@ -206,12 +226,20 @@ describe('speed-test client limits and failures', () => {
 
   it('bad options are reported, not thrown', async () => {
     assert.equal((await runSpeedtest({ server: 'ftp://x' })).error?.code, 'speedtest_bad_config');
-    assert.equal((await runSpeedtest({ server: 'http://x', streams: 0 })).error?.code, 'speedtest_bad_config');
+    assert.equal(
+      (await runSpeedtest({ server: 'http://x', streams: 0 })).error?.code,
+      'speedtest_bad_config',
+    );
   });
 
   it('subtracts the server think time reported in server-timing', async () => {
     const server = await serve({ delayMs: 40, serverTimingMs: 30 });
-    const result = await runSpeedtest({ server: server.url, ...quick.cloudflare, maxBytes: 2_000_000 });
+    const result = await runSpeedtest({
+      server: server.url,
+      ...quick.cloudflare,
+      latencySamples: 20,
+      maxBytes: 2_000_000,
+    });
     assert.equal(result.error, undefined, JSON.stringify(result.error));
     assert.ok(Math.abs(result.latencyMs - 40) <= 15, `latency ${result.latencyMs}, expected 40 ±15`);
   });
