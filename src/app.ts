@@ -31,6 +31,9 @@ import type { Channel } from './channels/types.js';
 import { Outbox } from './alerts/outbox.js';
 import { AlertEngine } from './alerts/engine.js';
 import { createProbe } from './alerts/probe.js';
+import { platforms } from './channels/platforms.js';
+import type { ChatAdapter } from './channels/chat.js';
+import type { CommandContext } from '../commands/types.js';
 
 export interface AppOptions {
   config: Config;
@@ -90,8 +93,30 @@ export async function createApp(o: AppOptions): Promise<App> {
   if (applied.added.length + applied.updated.length + applied.removed.length > 0)
     log.info(applied, 'applied targets from CONFIG_FILE');
 
+  // Commands: the same context for the API, the CLI and every chat platform; adapters add the actor.
+  const commandContext: Omit<CommandContext, 'actor'> = {
+    services: { monitor, history },
+    now,
+    runCheck: checkRunner(checks, now),
+    log: (err, context) => log.error({ err, ...context }, 'command failed'),
+  };
+  const adapters: ChatAdapter[] = [];
+  for (const [name, factory] of Object.entries(platforms)) {
+    const made = factory(config, {
+      commands: commandContext,
+      log: log.child({ platform: name }),
+      meta: store.data.meta,
+      saveMeta: () => store.commit(),
+    });
+    if (made) adapters.push(await made);
+  }
+
   // Alerts: flips → policy (engine) → durable outbox → channels. Console is always on.
-  const channels: Channel[] = [createConsoleChannel(log), ...(o.channels ?? [])];
+  const channels: Channel[] = [
+    createConsoleChannel(log),
+    ...adapters.map((a) => a.channel),
+    ...(o.channels ?? []),
+  ];
   if (config.email) {
     // Message-IDs use the sender's domain: stable across container re-creation, unlike the hostname.
     const domain = config.email.from.replace(/^.*@/, '').replace(/>.*$/, '');
@@ -142,13 +167,8 @@ export async function createApp(o: AppOptions): Promise<App> {
   });
   registerApi(router, { monitor, apiToken: config.apiToken });
   registerPush(router, { monitor, beats, scheduler });
-  registerCommandsApi(router, {
-    apiToken: config.apiToken,
-    services: { monitor, history },
-    runCheck: checkRunner(checks, now),
-    now,
-    log: (err, context) => log.error({ err, ...context }, 'command failed'),
-  });
+  registerCommandsApi(router, { apiToken: config.apiToken, ...commandContext });
+  for (const a of adapters) for (const m of a.mounts ?? []) router.mount(m.prefix, m.handler);
 
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
     void router.handle(req, res);
@@ -207,10 +227,14 @@ export async function createApp(o: AppOptions): Promise<App> {
       const addr = server.address() as AddressInfo;
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       app.url = `http://${host}:${addr.port}`;
+      // Chat platforms last: commands arriving from them need everything above.
+      for (const a of adapters) await a.start();
     },
     async stop() {
       for (const t of tasks) await t.destroy();
       await scheduler.stop();
+      for (const a of adapters)
+        await a.stop().catch((err: unknown) => log.warn({ err }, 'stopping a chat platform failed'));
       await alerts.stop();
       await outbox.stop();
       for (const c of channels) await c.close?.();
