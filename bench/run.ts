@@ -42,6 +42,12 @@ if (want('http')) {
   }
 }
 
+if (want('ping')) {
+  const { benchPing } = await import('./ping.js');
+  console.log('\n## ICMP: one round of 1,000 loopback targets');
+  for (const [k, v] of Object.entries(await benchPing(1000))) console.log(`${k}: ${v}`);
+}
+
 if (want('history')) {
   const { benchHistory } = await import('./history.js');
   console.log('\n## History file');

@@ -24,6 +24,8 @@ import { Router, json } from './http/router.js';
 import { registerApi } from './http/api.js';
 import { registerPush } from './http/push.js';
 import { registerCommandsApi } from './http/commands-api.js';
+import { registerHistoryApi } from './http/history.js';
+import { registerMetrics } from './http/metrics.js';
 import { checkRunner } from '../commands/check.js';
 import { createConsoleChannel } from './channels/console.js';
 import { createEmailChannel } from './channels/email.js';
@@ -168,6 +170,8 @@ export async function createApp(o: AppOptions): Promise<App> {
   registerApi(router, { monitor, apiToken: config.apiToken });
   registerPush(router, { monitor, beats, scheduler });
   registerCommandsApi(router, { apiToken: config.apiToken, ...commandContext });
+  registerHistoryApi(router, { monitor, history });
+  registerMetrics(router, { monitor, scheduler });
   for (const a of adapters) for (const m of a.mounts ?? []) router.mount(m.prefix, m.handler);
 
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
