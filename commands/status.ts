@@ -68,6 +68,14 @@ function summary(ctx: CommandContext): Reply {
   if (counts.paused) parts.push(`${counts.paused} paused`);
   if (counts.unknown) parts.push(`${counts.unknown} unknown`);
   if (counts.down === 0) lines.unshift('nothing is down');
+  // A channel that cannot deliver is worth knowing about here: it is where alerts would have gone.
+  for (const d of ctx.deliveries?.() ?? []) {
+    if (d.disabled) lines.push(`⚠ ${d.channel} alerts stopped: ${d.disabled}`);
+    else if (d.pending > 0 && d.lastError)
+      lines.push(
+        `⚠ ${d.channel}: ${d.pending} alert${d.pending === 1 ? '' : 's'} waiting to be delivered (last error: ${d.lastError})`,
+      );
+  }
   return reply({
     title: `${targets.length} target${targets.length === 1 ? '' : 's'}: ${parts.join(', ')}`,
     lines,

@@ -188,4 +188,15 @@ export interface CommandContext {
   log?: CommandLog;
   /** Base URL for links in replies (push URLs), e.g. `https://lookout.example.net`. */
   publicUrl?: string;
+  /** Alert delivery per channel (the outbox's view), so `status` can show a broken channel. */
+  deliveries?: () => DeliveryHealth[];
+}
+
+export interface DeliveryHealth {
+  channel: string;
+  pending: number;
+  dead: number;
+  lastError: string | null;
+  /** Set when a permanent error stopped delivery on this channel. */
+  disabled: string | null;
 }

@@ -26,6 +26,7 @@ import { registerPush } from './http/push.js';
 import { registerCommandsApi } from './http/commands-api.js';
 import { registerHistoryApi } from './http/history.js';
 import { registerMetrics } from './http/metrics.js';
+import { registerDashboard } from './http/dashboard.js';
 import { checkRunner } from '../commands/check.js';
 import { createConsoleChannel } from './channels/console.js';
 import { createEmailChannel } from './channels/email.js';
@@ -131,6 +132,7 @@ export async function createApp(o: AppOptions): Promise<App> {
     log,
     fallbackAfterMs: config.settings.emailFallbackAfter * 1000,
   });
+  commandContext.deliveries = () => outbox.status();
   const alerts = new AlertEngine({
     monitor,
     store,
@@ -169,9 +171,10 @@ export async function createApp(o: AppOptions): Promise<App> {
   });
   registerApi(router, { monitor, apiToken: config.apiToken });
   registerPush(router, { monitor, beats, scheduler });
-  registerCommandsApi(router, { apiToken: config.apiToken, ...commandContext });
+  registerCommandsApi(router, { apiToken: config.apiToken, context: commandContext });
   registerHistoryApi(router, { monitor, history });
   registerMetrics(router, { monitor, scheduler });
+  registerDashboard(router, { monitor, history });
   for (const a of adapters) for (const m of a.mounts ?? []) router.mount(m.prefix, m.handler);
 
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {

@@ -7,7 +7,6 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,10 +15,6 @@ import { createApp } from '../src/app.js';
 import type { App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
-import { Router } from '../src/http/router.js';
-import { registerCommandsApi } from '../src/http/commands-api.js';
-import { createChecks, PushBeats } from '../src/checks/index.js';
-import { checkRunner } from '../commands/check.js';
 import { TargetServer } from './helpers/target-server.js';
 
 const TOKEN = 'cli-test-token-0123456789abcdef';
@@ -27,7 +22,6 @@ const CLI = resolve('src/cli.ts');
 const TSX = import.meta.resolve('tsx');
 
 let app: App;
-let server: Server;
 let url = '';
 let downUrl = '';
 let cwd = '';
@@ -72,17 +66,7 @@ before(async () => {
     log: createLogger('silent'),
   });
   await app.start();
-  // The commands endpoint over the running app's monitor and history, as app.ts wires it.
-  const router = new Router(() => undefined);
-  const now = Date.now;
-  registerCommandsApi(router, {
-    apiToken: TOKEN,
-    services: { monitor: app.monitor, history: app.history },
-    runCheck: checkRunner(createChecks({ beats: new PushBeats(), now }), now),
-  });
-  server = createServer((req, res) => void router.handle(req, res));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = app.url;
   // A port nobody listens on: the instance is down.
   const probe = createServer();
   await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
@@ -90,7 +74,6 @@ before(async () => {
   await new Promise<void>((r) => probe.close(() => r()));
 });
 after(async () => {
-  await new Promise<void>((r) => server.close(() => r()));
   await app.stop();
   await target.stop();
   await rm(cwd, { recursive: true, force: true });

@@ -13,30 +13,20 @@
  */
 import { dispatch } from '../../commands/index.js';
 import { MAX_CHARS } from '../../commands/parse.js';
-import type { CheckRunner, CommandLog, CommandServices, SpeedtestService } from '../../commands/types.js';
-import type { Clock } from '../core/types.js';
+import type { CommandContext } from '../../commands/types.js';
 import { HttpError, readJson, requireToken } from './router.js';
 import type { Router } from './router.js';
 
 export interface CommandsApiOptions {
   /** Bearer token; without one the route answers 403 (the API is read-only). */
   apiToken: string | undefined;
-  services: CommandServices;
-  runCheck: CheckRunner;
-  /** Absent until speed tests are configured: `speedtest` then says so. */
-  speedtest?: SpeedtestService;
-  /** Unexpected command failures, with the command line and actor. */
-  log?: CommandLog;
-  /** Default Date.now. */
-  now?: Clock;
-  /** Base URL for links in replies (push URLs). */
-  publicUrl?: string;
+  /** The app's command context; read at each call, so services added later (speed test) are seen. */
+  context: Omit<CommandContext, 'actor'>;
 }
 
 const CLIENTS = new Set(['api', 'cli']);
 
 export function registerCommandsApi(router: Router, o: CommandsApiOptions): void {
-  const now = o.now ?? Date.now;
   router.on('POST', '/api/commands', async (req) => {
     requireToken(req.raw, o.apiToken);
     const body = await readJson(req.raw, 16 * 1024);
@@ -50,16 +40,8 @@ export function registerCommandsApi(router: Router, o: CommandsApiOptions): void
     if (client !== undefined && !(typeof client === 'string' && CLIENTS.has(client)))
       throw new HttpError(400, '"client" must be "api" or "cli"');
     const platform = client === 'cli' ? 'cli' : 'api';
-    const reply = await dispatch(text, {
-      services: o.services,
-      // Holding the API token is what makes an admin here (SPEC §4: CLI and API callers are admins).
-      actor: { platform, id: platform, admin: true },
-      now,
-      runCheck: o.runCheck,
-      ...(o.speedtest ? { speedtest: o.speedtest } : {}),
-      ...(o.log ? { log: o.log } : {}),
-      ...(o.publicUrl !== undefined ? { publicUrl: o.publicUrl } : {}),
-    });
+    // Holding the API token is what makes an admin here (SPEC §4: CLI and API callers are admins).
+    const reply = await dispatch(text, { ...o.context, actor: { platform, id: platform, admin: true } });
     return { reply };
   });
 }

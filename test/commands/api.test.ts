@@ -20,9 +20,11 @@ async function serve(apiToken: string | undefined): Promise<string> {
   const router = new Router(() => undefined);
   registerCommandsApi(router, {
     apiToken,
-    services: { monitor: h.app.monitor, history: h.app.history },
-    runCheck: h.runCheck,
-    now: () => h.clock.t,
+    context: {
+      services: { monitor: h.app.monitor, history: h.app.history },
+      runCheck: h.runCheck,
+      now: () => h.clock.t,
+    },
   });
   const server = createServer((req, res) => void router.handle(req, res));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -71,8 +71,14 @@ test('one DOWN and one RECOVERED mail, to global and per-target recipients, the 
 test('SMTP down for a while: the alert waits in the outbox and is delivered once when it is back', async (t) => {
   const smtp = await startSmtpServer();
   const target = await new TargetServer().start();
+  const token = 'status-token-0123456789';
   const app = await makeApp(
-    { SMTP_URL: smtp.url(), EMAIL_FROM: 'lookout@example.net', EMAIL_TO: 'noc@example.net' },
+    {
+      SMTP_URL: smtp.url(),
+      EMAIL_FROM: 'lookout@example.net',
+      EMAIL_TO: 'noc@example.net',
+      API_TOKEN: token,
+    },
     { alertOptions: { groupWaitMs: 50 } },
   );
   t.after(async () => {
@@ -93,6 +99,17 @@ test('SMTP down for a while: the alert waits in the outbox and is delivered once
   assert.match(entry?.lastError ?? '', /^email: /);
   const health = app.outbox.status().find((h) => h.channel === 'email');
   assert.equal(health?.pending, 1);
+  // …and `status` tells the operator.
+  const res = await fetch(`${app.url}/api/commands`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ text: 'status' }),
+  });
+  const { reply } = (await res.json()) as { reply: { lines: string[] } };
+  assert.ok(
+    reply.lines.some((l) => /^⚠ email: 1 alert waiting to be delivered \(last error: email: /.test(l)),
+    reply.lines.join('\n'),
+  );
 
   await smtp.start();
   await until('delivery after the outage', () => smtp.messages.length >= 1, 30_000);
