@@ -147,7 +147,8 @@ export async function createApp(o: AppOptions): Promise<App> {
 
   const router = new Router((err, req) => log.error({ err, path: req.url.pathname }, 'request failed'));
   let lastTick = 0;
-  router.on('GET', '/healthz', async (req) => {
+  /** Scheduler liveness, store writability and channel status: /healthz and the self-heartbeat. */
+  const health = async () => {
     const t = now();
     const schedulerAlive = t - lastTick < 5000;
     let writable = true;
@@ -156,9 +157,9 @@ export async function createApp(o: AppOptions): Promise<App> {
     } catch {
       writable = false;
     }
-    const storeOk = writable && !store.lastError;
+    const storeOk = writable && !store.lastError && !history.hot.lastError;
     const ok = schedulerAlive && storeOk;
-    const body = {
+    return {
       status: ok ? 'ok' : 'unhealthy',
       scheduler: { alive: schedulerAlive, ...scheduler.stats() },
       store: {
@@ -166,8 +167,13 @@ export async function createApp(o: AppOptions): Promise<App> {
         lastError: store.lastError ?? null,
         lastWriteMs: Math.round(store.lastWriteMs * 10) / 10,
       },
+      channels: outbox.status(),
+      platforms: Object.fromEntries(adapters.map((a) => [a.channel.name, a.health()])),
     };
-    json(req.res, ok ? 200 : 503, body);
+  };
+  router.on('GET', '/healthz', async (req) => {
+    const body = await health();
+    json(req.res, body.status === 'ok' ? 200 : 503, body);
   });
   registerApi(router, { monitor, apiToken: config.apiToken });
   registerPush(router, { monitor, beats, scheduler });
@@ -180,6 +186,16 @@ export async function createApp(o: AppOptions): Promise<App> {
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
     void router.handle(req, res);
   });
+
+  const heartbeat = async (url: string) => {
+    if ((await health()).status !== 'ok') return;
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+      if (!res.ok) log.warn({ status: res.status }, 'HEARTBEAT_URL answered with an error');
+    } catch (err) {
+      log.warn({ error: (err as Error).message }, 'HEARTBEAT_URL could not be reached');
+    }
+  };
 
   const tasks: ScheduledTask[] = [];
   const app: App = {
@@ -214,6 +230,10 @@ export async function createApp(o: AppOptions): Promise<App> {
           store.data.meta.lastAliveAt = lastTick;
           void monitor.tick().catch((err: unknown) => log.error({ err }, 'tick failed'));
         }),
+        // Self-heartbeat: an outside check notices when this Pi (or Lookout) dies.
+        ...(config.heartbeatUrl
+          ? [cron.schedule('30 * * * * *', () => void heartbeat(config.heartbeatUrl as string))]
+          : []),
         cron.schedule('*/10 * * * * *', () => {
           void alerts.tick().catch((err: unknown) => log.error({ err }, 'alert tick failed'));
         }),
@@ -236,6 +256,7 @@ export async function createApp(o: AppOptions): Promise<App> {
       app.url = `http://${host}:${addr.port}`;
       // Chat platforms last: commands arriving from them need everything above.
       for (const a of adapters) await a.start();
+      if (config.heartbeatUrl) void heartbeat(config.heartbeatUrl);
     },
     async stop() {
       for (const t of tasks) await t.destroy();

@@ -160,6 +160,13 @@ async function main(argv: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<
     io.out(usage());
     return 0;
   }
+  if (args[0] === 'doctor') {
+    // Checks this machine's setup, so it runs locally with this environment, not through an instance.
+    const { doctor, doctorReport } = await import('./doctor.js');
+    const findings = await doctor(env);
+    io.out(doctorReport(findings));
+    return findings.every((f) => f.ok) ? 0 : 1;
+  }
   // The shell already split the words: quote each so `keyword="all good"` stays one.
   const text = args.map(quoteToken).join(' ');
   let first: string | undefined;
