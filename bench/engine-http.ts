@@ -49,6 +49,7 @@ if (session) {
 }
 const wall = performance.now() - t0;
 const stats = app.scheduler.stats();
+const mem = process.memoryUsage();
 const checks = stats.checks - checks0;
 clearInterval(sampler);
 await app.stop();
@@ -61,5 +62,7 @@ process.stdout.write(
     lagP99: stats.lagP99,
     peakRssMb: Math.max(peakRss, process.resourceUsage().maxRSS * 1024) / 1048576,
     storeWrites: app.store.writes,
+    rssEndMb: mem.rss / 1048576,
+    heapUsedMb: mem.heapUsed / 1048576,
   }) + '\n',
 );

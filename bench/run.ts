@@ -15,7 +15,10 @@ if (want('http')) {
   const seconds = 30;
   const servers = await startTargets(2);
   try {
-    const engine = await runChild('engine-http', { ports: servers.ports, targets, interval, seconds });
+    // The engine runs with the same Node flags as `npm start` and the container image.
+    const engine = await runChild('engine-http', { ports: servers.ports, targets, interval, seconds }, [
+      '--max-semi-space-size=2',
+    ]);
     const checks = Number(engine.checks);
     const paced = await runChild('baseline-http', {
       ports: servers.ports,

@@ -35,6 +35,7 @@ import { Outbox } from './alerts/outbox.js';
 import { AlertEngine } from './alerts/engine.js';
 import { createProbe } from './alerts/probe.js';
 import { platforms } from './channels/platforms.js';
+import { createSpeedtestService } from './speedtest/service.js';
 import type { ChatAdapter } from './channels/chat.js';
 import type { CommandContext } from '../commands/types.js';
 
@@ -80,6 +81,15 @@ export async function createApp(o: AppOptions): Promise<App> {
   });
   const history = await HistoryStore.open(config.dataDir, config.settings.retention, onWriteError);
 
+  const speedtests = await createSpeedtestService({
+    settings: config.settings.speedtest,
+    dataDir: config.dataDir,
+    now,
+    log: log.child({ part: 'speedtest' }),
+    // Tests run only after start(), when `outbox` exists.
+    alert: (msgs) => outbox.enqueue(msgs),
+  });
+
   const beats = new PushBeats();
   const checks = { ...createChecks({ beats, now, log }), ...o.checks } as Record<Kind, Check>;
   const scheduler = new Scheduler({
@@ -101,6 +111,7 @@ export async function createApp(o: AppOptions): Promise<App> {
     services: { monitor, history },
     now,
     runCheck: checkRunner(checks, now),
+    speedtest: speedtests.service,
     log: (err, context) => log.error({ err, ...context }, 'command failed'),
   };
   const adapters: ChatAdapter[] = [];
@@ -179,7 +190,10 @@ export async function createApp(o: AppOptions): Promise<App> {
   registerPush(router, { monitor, beats, scheduler });
   registerCommandsApi(router, { apiToken: config.apiToken, context: commandContext });
   registerHistoryApi(router, { monitor, history });
-  registerMetrics(router, { monitor, scheduler });
+  const registry = registerMetrics(router, { monitor, scheduler });
+  speedtests.registerMetrics(registry);
+  speedtests.registerRoutes(router);
+  if (speedtests.mount) router.mount(speedtests.mount.prefix, speedtests.mount.handler);
   registerDashboard(router, { monitor, history });
   for (const a of adapters) for (const m of a.mounts ?? []) router.mount(m.prefix, m.handler);
 
@@ -220,6 +234,7 @@ export async function createApp(o: AppOptions): Promise<App> {
       }
       await alerts.recover();
       outbox.start();
+      speedtests.start();
       monitor.scheduleAll();
       scheduler.start();
       lastTick = now();
@@ -260,6 +275,7 @@ export async function createApp(o: AppOptions): Promise<App> {
     },
     async stop() {
       for (const t of tasks) await t.destroy();
+      await speedtests.stop();
       await scheduler.stop();
       for (const a of adapters)
         await a.stop().catch((err: unknown) => log.warn({ err }, 'stopping a chat platform failed'));

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import cron from 'node-cron';
 import { z } from 'zod';
 import { ConfigError } from './core/errors.js';
 import { formatIssues, TargetInputSchema } from './schema.js';
@@ -62,8 +63,13 @@ export const SettingsSchema = z.strictObject({
     .strictObject({
       server: z.url({ error: 'must be an http(s) URL' }).default('https://speed.cloudflare.com'),
       protocol: z.enum(['cloudflare', 'librespeed']).default('cloudflare'),
-      /** Cron expression; none = on demand only. */
-      schedule: z.string().optional(),
+      /** Cron expression, e.g. "0,30 * * * *" (every half hour); none = on demand only. */
+      schedule: z
+        .string()
+        .trim()
+        .min(1)
+        .refine((expr) => cron.validate(expr), { error: 'must be a cron expression like "*/30 * * * *"' })
+        .optional(),
       /** Serve /speedtest/… endpoints. Default true. */
       serve: z.boolean().default(true),
       thresholds: z

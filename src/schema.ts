@@ -176,8 +176,14 @@ function formatIssue(i: z.core.$ZodIssue, prefix: string): string {
     case 'invalid_type':
       if (i.input === undefined) return `${key} is required`;
       return i.message.startsWith('Invalid input') ? `${key} has the wrong type${got}` : `${i.message}${got}`;
-    default:
-      return i.message.startsWith('Invalid') ? `${key} is not valid${got}` : `${i.message}${got}`;
+    default: {
+      if (i.message.startsWith('Invalid')) return `${key} is not valid${got}`;
+      // Custom messages name their own key ("accept must be …"); put the path in front of it.
+      const last = String(i.path[i.path.length - 1] ?? '');
+      if (last && i.message.startsWith(last))
+        return `${key.slice(0, key.length - last.length)}${i.message}${got}`;
+      return `${key ? `${key} ` : ''}${i.message}${got}`;
+    }
   }
 }
 

@@ -147,3 +147,13 @@ test('bad CONFIG_FILE content: one line naming the key', async () => {
     );
   }
 });
+
+test('a speed-test schedule must be a cron expression', async () => {
+  const path = await withFile('settings:\n  speedtest:\n    schedule: "every hour"\n');
+  assert.throws(
+    () => loadConfig({ CONFIG_FILE: path }),
+    /settings\.speedtest\.schedule must be a cron expression like "\*\/30 \* \* \* \*" \(got "every hour"\)/,
+  );
+  const ok = await withFile('settings:\n  speedtest:\n    schedule: "*/30 * * * *"\n');
+  assert.equal(loadConfig({ CONFIG_FILE: ok }).settings.speedtest.schedule, '*/30 * * * *');
+});

@@ -2,25 +2,16 @@
 import { historyCsv, historyJson } from '../core/history-export.js';
 import type { Monitor } from '../monitor.js';
 import type { HistoryStore } from '../store/history-store.js';
-import { HttpError, RawBody } from './router.js';
+import { HttpError, RawBody, parseQueryTime } from './router.js';
 import type { Router } from './router.js';
-
-/** Accepts ISO 8601 or epoch milliseconds. */
-function parseTime(v: string | null, name: string, fallback: number): number {
-  if (v === null || v === '') return fallback;
-  const n = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(n))
-    throw new HttpError(400, `${name} must be an ISO time (2026-11-21T10:00:00Z) or epoch milliseconds`);
-  return n;
-}
 
 export function registerHistoryApi(router: Router, o: { monitor: Monitor; history: HistoryStore }): void {
   router.on('GET', '/api/targets/:name/history', (req) => {
     const t = o.monitor.get(req.params.name as string);
     const now = o.monitor.now();
     const q = req.url.searchParams;
-    const to = parseTime(q.get('to'), 'to', now);
-    const from = parseTime(q.get('from'), 'from', to - 86400e3);
+    const to = parseQueryTime(q.get('to'), 'to', now);
+    const from = parseQueryTime(q.get('from'), 'from', to - 86400e3);
     if (from >= to) throw new HttpError(400, 'from must be before to');
     const format = q.get('format') ?? 'json';
     if (format !== 'json' && format !== 'csv') throw new HttpError(400, 'format must be json or csv');

@@ -202,3 +202,12 @@ export function requireToken(req: IncomingMessage, token: string | undefined): v
   const b = createHash('sha256').update(token).digest();
   if (!timingSafeEqual(a, b)) throw new HttpError(401, 'wrong API token', { 'www-authenticate': 'Bearer' });
 }
+
+/** A time in a query string: ISO 8601 or epoch milliseconds; `fallback` when absent. */
+export function parseQueryTime(v: string | null, name: string, fallback: number): number {
+  if (v === null || v === '') return fallback;
+  const n = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
+  if (!Number.isFinite(n))
+    throw new HttpError(400, `${name} must be an ISO time (2026-11-21T10:00:00Z) or epoch milliseconds`);
+  return n;
+}
