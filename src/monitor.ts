@@ -22,6 +22,7 @@ import type {
 import { buildTarget, patchTarget } from './schema.js';
 import type { TargetInput, TargetPatch } from './schema.js';
 import type { StateFile } from './store/file.js';
+import type { HistoryStats } from './core/history.js';
 import type { MainData } from './store/data.js';
 import type { Scheduler } from './scheduler.js';
 import { newPushToken } from './checks/push.js';
@@ -30,16 +31,7 @@ import { newPushToken } from './checks/push.js';
 const MAX_CLOSED_INCIDENTS = 2000;
 
 /** Uptime and latency over a window, from the history store. */
-export interface WindowStats {
-  /** 0..1, time-weighted; null when nothing was observed in the window. */
-  uptime: number | null;
-  downtimeS: number;
-  pausedS: number;
-  observedS: number;
-  checks: number;
-  failures: number;
-  latency: { min: number; avg: number; max: number; p50: number; p95: number } | null;
-}
+export type WindowStats = HistoryStats;
 
 /** What the monitor and its readers need from history (implemented by the history store). */
 export interface HistoryPort {

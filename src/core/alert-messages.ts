@@ -7,6 +7,25 @@ function causeOf(state: TargetState): string {
   return state.lastResult?.error?.message ?? 'check failed';
 }
 
+/** What every per-target message carries: where it is about, when, and its extra routes. */
+function about(t: Target, at: number): Pick<AlertMessage, 'at' | 'target' | 'address' | 'route'> {
+  return { at, target: t.name, address: t.address, ...(t.notify ? { route: t.notify } : {}) };
+}
+
+function targetFields(t: Target): Field[] {
+  return [
+    { label: 'Target', value: t.name },
+    { label: 'Address', value: t.address || '(push)' },
+  ];
+}
+
+const ackButton = (t: Target) => ({ id: 'ack' as const, label: 'Acknowledge', action: `ack ${t.name}` });
+const pauseButton = (t: Target) => ({
+  id: 'pause' as const,
+  label: 'Pause 1h',
+  action: `pause ${t.name} 1h`,
+});
+
 function latencyField(state: TargetState): Field[] {
   const r = state.lastResult;
   return r && r.ok ? [{ label: 'Latency', value: `${Math.round(r.ms)} ms` }] : [];
@@ -26,21 +45,14 @@ export function downMessage(
     title: `DOWN ${t.name} — ${cause}`,
     lines: extra,
     fields: [
-      { label: 'Target', value: t.name },
-      { label: 'Address', value: t.address || '(push)' },
+      ...targetFields(t),
       { label: 'Since', value: new Date(incident.start).toISOString() },
       { label: 'Cause', value: cause },
     ],
-    at: incident.start,
-    target: t.name,
-    address: t.address,
+    ...about(t, incident.start),
     incidentId: incident.id,
     threadRoot: true,
-    buttons: [
-      { id: 'ack', label: 'Acknowledge', action: `ack ${t.name}` },
-      { id: 'pause', label: 'Pause 1h', action: `pause ${t.name} 1h` },
-    ],
-    ...(t.notify ? { route: t.notify } : {}),
+    buttons: [ackButton(t), pauseButton(t)],
   };
 }
 
@@ -58,26 +70,17 @@ export function recoveredMessage(
     title: `RECOVERED ${t.name} — down for ${took}`,
     lines: extra,
     fields: [
-      { label: 'Target', value: t.name },
-      { label: 'Address', value: t.address || '(push)' },
+      ...targetFields(t),
       { label: 'Down for', value: took },
       { label: 'Cause', value: incident.cause },
       ...latencyField(state),
     ],
-    at: incident.end ?? state.since,
-    target: t.name,
-    address: t.address,
+    ...about(t, incident.end ?? state.since),
     incidentId: incident.id,
     threadRoot: false,
     resolvedNote: `resolved after ${took}`,
-    ...(t.notify ? { route: t.notify } : {}),
   };
 }
-
-const pauseButtons = (t: Target) => [
-  { id: 'ack' as const, label: 'Acknowledge', action: `ack ${t.name}` },
-  { id: 'pause' as const, label: 'Pause 1h', action: `pause ${t.name} 1h` },
-];
 
 export function reminderMessage(t: Target, incident: Incident, now: number): AlertMessage {
   const took = formatDuration(now - incident.start);
@@ -92,13 +95,10 @@ export function reminderMessage(t: Target, incident: Incident, now: number): Ale
       { label: 'Down for', value: took },
       { label: 'Cause', value: incident.cause },
     ],
-    at: now,
-    target: t.name,
-    address: t.address,
+    ...about(t, now),
     incidentId: incident.id,
     threadRoot: false,
-    buttons: pauseButtons(t),
-    ...(t.notify ? { route: t.notify } : {}),
+    buttons: [ackButton(t), pauseButton(t)],
   };
 }
 
@@ -109,15 +109,9 @@ export function flappingMessage(t: Target, flips: number, windowS: number, now: 
     severity: 'warning',
     title: `FLAPPING ${t.name} — ${flips} changes in ${formatDuration(windowS * 1000)}`,
     lines: [`Alerts for ${t.name} are held until it has been stable for ${formatDuration(windowS * 1000)}.`],
-    fields: [
-      { label: 'Target', value: t.name },
-      { label: 'Address', value: t.address || '(push)' },
-    ],
-    at: now,
-    target: t.name,
-    address: t.address,
-    buttons: [{ id: 'pause', label: 'Pause 1h', action: `pause ${t.name} 1h` }],
-    ...(t.notify ? { route: t.notify } : {}),
+    fields: targetFields(t),
+    ...about(t, now),
+    buttons: [pauseButton(t)],
   };
 }
 
@@ -129,10 +123,7 @@ export function stableMessage(t: Target, status: 'up' | 'down', since: number, n
     title: `STABLE ${t.name} — settled ${status.toUpperCase()} after flapping`,
     lines: [`${status === 'up' ? 'Up' : 'Down'} since ${new Date(since).toISOString()}.`],
     fields: [{ label: 'Target', value: t.name }],
-    at: now,
-    target: t.name,
-    address: t.address,
-    ...(t.notify ? { route: t.notify } : {}),
+    ...about(t, now),
   };
 }
 
@@ -144,14 +135,8 @@ export function warningMessage(t: Target, code: string, text: string, now: numbe
     severity: 'warning',
     title: `WARNING ${t.name} — ${text}`,
     lines: [],
-    fields: [
-      { label: 'Target', value: t.name },
-      { label: 'Address', value: t.address || '(push)' },
-    ],
-    at: now,
-    target: t.name,
-    address: t.address,
-    ...(t.notify ? { route: t.notify } : {}),
+    fields: targetFields(t),
+    ...about(t, now),
   };
 }
 

@@ -842,9 +842,13 @@ function describe(e: unknown, server: string): SpeedtestError {
  * Measures latency, jitter, download and upload against `opts.server`. Always
  * resolves: errors, the hard limits and cancellation are reported in the result.
  */
-export async function runSpeedtest(opts: SpeedtestOptions): Promise<SpeedtestResult> {
-  const t0 = performance.now();
-  const result: SpeedtestResult = {
+/** The figures of a run that has measured nothing yet. */
+export function emptyResult(
+  server: string,
+  protocol: SpeedtestResult['protocol'],
+  at: number,
+): SpeedtestResult {
+  return {
     downloadMbps: 0,
     uploadMbps: 0,
     latencyMs: 0,
@@ -853,10 +857,15 @@ export async function runSpeedtest(opts: SpeedtestOptions): Promise<SpeedtestRes
     bytesDown: 0,
     bytesUp: 0,
     durationMs: 0,
-    server: opts.server,
-    protocol: opts.protocol ?? 'cloudflare',
-    at: (opts.now ?? Date.now)(),
+    server,
+    protocol,
+    at,
   };
+}
+
+export async function runSpeedtest(opts: SpeedtestOptions): Promise<SpeedtestResult> {
+  const t0 = performance.now();
+  const result = emptyResult(opts.server, opts.protocol ?? 'cloudflare', (opts.now ?? Date.now)());
   const emit: Emit = (phase, r) => {
     try {
       opts.onProgress?.(phase, { ...r });

@@ -25,7 +25,7 @@ import { HttpError, parseQueryTime } from '../http/router.js';
 import type { Mount, Router } from '../http/router.js';
 import type { Logger } from '../log.js';
 import { StateFile } from '../store/file.js';
-import { runSpeedtest } from './client.js';
+import { emptyResult, runSpeedtest } from './client.js';
 import { createSpeedtestHandler } from './server.js';
 import { evaluateSpeedThresholds, speedBreaches } from './thresholds.js';
 import type { SpeedAlertMessage, SpeedAlertState, SpeedPolicy } from './thresholds.js';
@@ -587,17 +587,5 @@ export async function createSpeedtestService(o: SpeedtestServiceOptions): Promis
 
 /** The figures of a run that measured nothing; the caller adds why. */
 function nothingMeasured(settings: Settings['speedtest'], at: number): SpeedtestResult {
-  return {
-    downloadMbps: 0,
-    uploadMbps: 0,
-    latencyMs: 0,
-    jitterMs: 0,
-    loss: null,
-    bytesDown: 0,
-    bytesUp: 0,
-    durationMs: 0,
-    server: withoutCredentials(settings.server),
-    protocol: settings.protocol,
-    at,
-  };
+  return emptyResult(withoutCredentials(settings.server), settings.protocol, at);
 }
