@@ -20,6 +20,10 @@ try {
 if (config.tz) process.env.TZ = config.tz;
 
 const log = createLogger(config.logLevel, secretsOf(config));
+// A promise some library forgot to handle must not take the monitor down (Node would exit).
+process.on('unhandledRejection', (err) =>
+  log.error({ err }, 'unhandled promise rejection (bug; Lookout keeps running)'),
+);
 
 let app: Awaited<ReturnType<typeof createApp>>;
 try {
