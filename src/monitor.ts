@@ -258,7 +258,8 @@ export class Monitor extends EventEmitter<MonitorEvents> {
     if (!t || t.paused) return;
     const prev = this.state(t.name);
     const { state, flip } = next(prev, result, t, this.now(), t.name);
-    this.history.recordSample(t.name, result);
+    // "No verdict yet" (a push target before its first beat is due) is not a sample.
+    if (!result.pending) this.history.recordSample(t.name, result);
     this.setState(t, state, flip);
     this.emit('result', t, result, state);
     this.store.markDirty();
