@@ -11,6 +11,16 @@ const MAX_ROWS = 10;
 
 const mbps = (v: number) => `${v.toLocaleString('en-US', { maximumFractionDigits: 1 })} Mbps`;
 
+const BARS = '▁▂▃▄▅▆▇█';
+
+/** A one-line chart of the values, scaled from the lowest to the highest (oldest first). */
+export function sparkline(values: number[], width = 30): string {
+  const v = values.slice(-width);
+  const lo = Math.min(...v);
+  const hi = Math.max(...v);
+  return v.map((x) => BARS[hi === lo ? 3 : Math.round(((x - lo) / (hi - lo)) * (BARS.length - 1))]).join('');
+}
+
 function resultFields(r: SpeedSample): Field[] {
   return [
     { label: 'download', value: mbps(r.downloadMbps) },
@@ -81,6 +91,11 @@ export const speedtest = defineCommand({
         ok.length
           ? `${results.length} run${results.length === 1 ? '' : 's'}; average ↓ ${mbps(avg((r) => r.downloadMbps))} ↑ ${mbps(avg((r) => r.uploadMbps))}, latency ${formatMs(avg((r) => r.latencyMs))}`
           : `${results.length} run${results.length === 1 ? '' : 's'}, all failed`,
+        ...(ok.length >= 2
+          ? [
+              `download ${sparkline(ok.map((r) => r.downloadMbps))}  upload ${sparkline(ok.map((r) => r.uploadMbps))} (oldest → newest)`,
+            ]
+          : []),
         ...(results.length > MAX_ROWS ? [`latest ${MAX_ROWS} shown`] : []),
       ],
       table: {

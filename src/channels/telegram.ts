@@ -458,7 +458,17 @@ class TelegramAdapter implements ChatAdapter {
       await this.sendReply(chatId, this.refusal(actor.id), message.message_id);
       return;
     }
+    // A speed test takes tens of seconds: say so at once, then put the result in that message.
+    const placeholder =
+      actor.admin && /^speedtest\s+now\b/i.test(line.trim())
+        ? await this.call('sendMessage', {
+            chat_id: chatId,
+            text: '⏳ running a speed test…',
+            reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true },
+          }).catch(() => undefined)
+        : undefined;
     const reply = await dispatch(line, { ...this.deps.commands, actor });
+    if (placeholder && (await this.editInPlace(chatId, placeholder.message_id, reply))) return;
     if (reply.ephemeral && reply.severity !== 'error' && chat.type !== 'private')
       await this.sendPrivately(chatId, actor.id, reply, message.message_id, username);
     else await this.sendReply(chatId, reply, message.message_id);
@@ -932,6 +942,28 @@ class TelegramAdapter implements ChatAdapter {
 
   // ---------------------------------------------------------------------------
   // Replies out
+
+  /** Replaces a placeholder message with a reply that fits in one message; false when it does not. */
+  private async editInPlace(chat: string, messageId: number, reply: Reply): Promise<boolean> {
+    const { parts, cut: wasCut } = renderReply(reply);
+    if (parts.length !== 1 || wasCut || reply.attachment || reply.ephemeral) {
+      await this.call('deleteMessage', { chat_id: chat, message_id: messageId }).catch(() => undefined);
+      return false;
+    }
+    try {
+      await this.callPatiently('editMessageText', {
+        chat_id: chat,
+        message_id: messageId,
+        text: parts[0] as string,
+        parse_mode: 'HTML',
+        link_preview_options: { is_disabled: true },
+        ...(reply.buttons?.length ? { reply_markup: this.keyboard(reply.buttons) } : {}),
+      });
+      return true;
+    } catch {
+      return false;
+    }
+  }
 
   private async sendReply(chat: string, reply: Reply, replyTo?: number): Promise<void> {
     const { parts, cut: wasCut } = renderReply(reply);

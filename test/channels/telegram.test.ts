@@ -24,6 +24,7 @@ import {
 import type { AlertMessage } from '../../src/core/message.js';
 import { checkAll, drained, makeApp } from '../helpers/app.js';
 import { TargetServer } from '../helpers/target-server.js';
+import { startSpeedServer } from '../helpers/speed-server.js';
 import { ALICE, BOB, FakeBotApi, MALLORY, parseHtml } from '../helpers/telegram-api.js';
 import type { ApiCall, StoredMessage } from '../helpers/telegram-api.js';
 
@@ -557,4 +558,21 @@ test('an alert with too many lines is shortened with a note and stays one messag
   const text = parseHtml(html).text;
   assert.match(text, /… and \d+ more not shown/);
   assert.match(text, /target-0:/);
+});
+
+test('speedtest now: "running…" at once, then the same message shows the result', async (t) => {
+  // A local speed-test server paced at 8 MB/s stands in for the configured one.
+  const speed = await startSpeedServer({ downRate: 8e6, upRate: 8e6 });
+  t.after(() => speed.close());
+  const file = await configFile({ settings: { speedtest: { server: speed.url, protocol: 'librespeed' } } });
+  const { api } = await setup(t, { CONFIG_FILE: file });
+  const cmd = api.command('/speedtest now', ALICE);
+  const placeholder = await api.waitForReply(cmd.messageId);
+  assert.match(placeholder.text, /running a speed test/);
+  const edit = await api.waitFor(
+    (c) => c.method === 'editMessageText' && /Speed test: ↓/.test(String(c.body.text)),
+    60_000,
+    'the result edited into the placeholder',
+  );
+  assert.match(String(edit.body.text), /Mbps/);
 });

@@ -218,3 +218,10 @@ describe('speedtest', () => {
       says: ['action must be now or history (got "later")'],
     }).then(() => undefined));
 });
+
+test('speedtest history draws a sparkline of download and upload, oldest first', async () => {
+  const { sparkline } = await import('../../commands/speedtest.js');
+  assert.equal(sparkline([10, 20, 30, 40, 50, 60, 70, 80]), '▁▂▃▄▅▆▇█');
+  assert.equal(sparkline([5, 5, 5]), '▄▄▄', 'a flat line sits in the middle');
+  assert.equal(sparkline(Array.from({ length: 50 }, (_, i) => i)).length, 30, 'at most 30 bars');
+});
