@@ -2,7 +2,7 @@
  * The whole engine (scheduler, http check, state machine, history, store writes,
  * API listener) running `targets` HTTP targets for a measured window.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,6 +52,7 @@ const stats = app.scheduler.stats();
 const mem = process.memoryUsage();
 const checks = stats.checks - checks0;
 clearInterval(sampler);
+const mainFileMb = (await stat(join(dataDir, 'lookout.json'))).size / 1048576;
 await app.stop();
 await rm(dataDir, { recursive: true, force: true });
 process.stdout.write(
@@ -63,6 +64,8 @@ process.stdout.write(
     peakRssMb: Math.max(peakRss, process.resourceUsage().maxRSS * 1024) / 1048576,
     storeWrites: app.store.writes,
     rssEndMb: mem.rss / 1048576,
+    mainFileMb,
+    mainWriteMs: app.store.lastWriteMs,
     heapUsedMb: mem.heapUsed / 1048576,
   }) + '\n',
 );
