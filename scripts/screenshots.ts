@@ -8,6 +8,8 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium } from 'playwright-core';
+import { renderEmail } from '../src/channels/email.js';
+import { downMessage } from '../src/core/alert-messages.js';
 import { makeApp, checkAll } from '../test/helpers/app.js';
 import { TargetServer } from '../test/helpers/target-server.js';
 
@@ -80,6 +82,17 @@ try {
     const path = `docs/screenshot-${scheme}.png`;
     await page.screenshot({ path, fullPage: true });
     console.log(`wrote ${path}`);
+    await page.close();
+  }
+  // An alert as it reaches a mailbox: the real DOWN message for the failing target, rendered by the email channel.
+  const down = m.list().find((t) => m.state(t.name).status === 'down');
+  const incident = down && m.openIncident(down.name);
+  if (down && incident) {
+    const { html } = renderEmail(downMessage(down, m.state(down.name), incident));
+    const page = await browser.newPage({ viewport: { width: 640, height: 420 } });
+    await page.setContent(html);
+    await page.screenshot({ path: 'docs/screenshot-alert.png', fullPage: true });
+    console.log('wrote docs/screenshot-alert.png');
     await page.close();
   }
 } finally {
