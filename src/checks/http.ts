@@ -77,13 +77,13 @@ export function classifyError(
     case 'UND_ERR_BODY_TIMEOUT':
     case 'UND_ERR_CONNECT_TIMEOUT':
       return { code: 'timeout', message: `no answer within ${timeoutS}s` };
-    case 'HPE_INVALID_CONSTANT':
-    case 'HPE_INVALID_HEADER_TOKEN':
-    case 'UND_ERR_INFO':
-      return { code: 'protocol_error', message: `the server did not speak valid HTTP (${code})` };
     default:
-      if (code.startsWith('HPE_'))
-        return { code: 'protocol_error', message: `invalid HTTP response (${code})` };
+      // undici's parser errors do not always carry an HPE_ code; the class name is stable.
+      if (code.startsWith('HPE_') || err.name === 'HTTPParserError' || err.cause?.name === 'HTTPParserError')
+        return {
+          code: 'protocol_error',
+          message: `the server did not answer with valid HTTP (${err.message})`,
+        };
       if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS'))
         return { code: 'tls_error', message: `TLS handshake failed: ${err.message}` };
       return { code: 'request_failed', message: (err.message || String(e)).slice(0, 200) };
