@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createTcpServer } from 'node:net';
-import type { AddressInfo, Server as NetServer } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Server as HttpsServer } from 'node:https';
 import { gzipSync } from 'node:zlib';
@@ -19,10 +19,10 @@ import { TargetServer } from '../helpers/target-server.js';
 const ctx = { now: Date.now };
 const check = createHttpCheck();
 const servers: Array<NetServer | HttpsServer> = [];
-const sockets = new Set<import('node:net').Socket>();
+const sockets = new Set<Socket>();
 const listen = async <S extends NetServer | HttpsServer>(s: S): Promise<number> => {
   servers.push(s);
-  s.on('connection', (c: import('node:net').Socket) => {
+  s.on('connection', (c: Socket) => {
     sockets.add(c);
     c.on('close', () => sockets.delete(c));
   });
