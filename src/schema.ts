@@ -154,10 +154,18 @@ export function formatIssues(error: z.ZodError, prefix = ''): string {
 function formatIssue(i: z.core.$ZodIssue, prefix: string): string {
   const key = prefix + i.path.map(String).join('.');
   const unit = UNITS[String(i.path[i.path.length - 1])];
-  const got =
+  const shown =
     'input' in i && i.input !== undefined && typeof i.input !== 'object'
-      ? ` (got ${JSON.stringify(i.input)})`
-      : '';
+      ? JSON.stringify(i.input)
+      : undefined;
+  // Echo what was typed, but never a whole pasted document back at the user.
+  const got = shown === undefined ? '' : ` (got ${shown.length > 40 ? `${shown.slice(0, 37)}…` : shown})`;
+  // Custom messages name their own key ("interval must be …"); put the rest of the path in front of it.
+  const keyed = (message: string) => {
+    const last = String(i.path[i.path.length - 1] ?? '');
+    if (last && message.startsWith(last)) return `${key.slice(0, key.length - last.length)}${message}`;
+    return `${key ? `${key} ` : ''}${message}`;
+  };
   switch (i.code) {
     case 'too_small':
       return i.origin === 'string' || i.origin === 'array'
@@ -175,15 +183,11 @@ function formatIssue(i: z.core.$ZodIssue, prefix: string): string {
       return `${key} must be one of ${i.values.map(String).join(', ')}${got}`;
     case 'invalid_type':
       if (i.input === undefined) return `${key} is required`;
-      return i.message.startsWith('Invalid input') ? `${key} has the wrong type${got}` : `${i.message}${got}`;
-    default: {
-      if (i.message.startsWith('Invalid')) return `${key} is not valid${got}`;
-      // Custom messages name their own key ("accept must be …"); put the path in front of it.
-      const last = String(i.path[i.path.length - 1] ?? '');
-      if (last && i.message.startsWith(last))
-        return `${key.slice(0, key.length - last.length)}${i.message}${got}`;
-      return `${key ? `${key} ` : ''}${i.message}${got}`;
-    }
+      return i.message.startsWith('Invalid input')
+        ? `${key} has the wrong type${got}`
+        : `${keyed(i.message)}${got}`;
+    default:
+      return i.message.startsWith('Invalid') ? `${key} is not valid${got}` : `${keyed(i.message)}${got}`;
   }
 }
 
