@@ -1,6 +1,8 @@
 /**
  * The whole engine (scheduler, http check, state machine, history, store writes,
- * API listener) running `targets` HTTP targets for a measured window.
+ * API listener) running `targets` HTTP targets for a measured window; optionally
+ * the latency of commands through POST /api/commands during that window, and how
+ * quickly a restarted instance gets every target checked again.
  */
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
@@ -9,26 +11,41 @@ import { join } from 'node:path';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
-import { cpuMicros, urlsFor } from './lib.js';
+import { cpuMicros, percentile, urlsFor } from './lib.js';
 
-const { ports, targets, interval, seconds, profile } = JSON.parse(process.argv[2] ?? '{}') as {
+const { ports, targets, interval, seconds, profile, commands, restart } = JSON.parse(
+  process.argv[2] ?? '{}',
+) as {
   ports: number[];
   targets: number;
   interval: number;
   seconds: number;
   /** Write a CPU profile of the measured window to this path. */
   profile?: string;
+  /** Send commands through the API during the window and report their latency. */
+  commands?: boolean;
+  /** Restart on the same data and time how long until every target was checked again. */
+  restart?: boolean;
 };
 
+const TOKEN = 'bench-token-0123456789abcdef';
 const dataDir = await mkdtemp(join(tmpdir(), 'lookout-bench-'));
-const config = loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0' });
-const app = await createApp({ config, log: createLogger('silent') });
+// Targets come from a config file, as an operator with thousands of them would keep them.
+const file = join(dataDir, 'targets.json');
 const urls = urlsFor(ports, targets);
-for (let i = 0; i < targets; i++)
-  await app.monitor.add({ name: `t${i}`, address: urls[i] as string, interval, timeout: 5 }, 'api');
+await writeFile(
+  file,
+  JSON.stringify({ targets: urls.map((address, i) => ({ name: `t${i}`, address, interval, timeout: 5 })) }),
+);
+const env = { DATA_DIR: dataDir, HTTP_PORT: '0', CONFIG_FILE: file, API_TOKEN: TOKEN };
+const boot0 = performance.now();
+let app = await createApp({ config: loadConfig(env), log: createLogger('silent') });
+let firstCheckMs: number | undefined;
+app.monitor.once('result', () => (firstCheckMs = performance.now() - boot0));
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
 await app.start();
+const startMs = performance.now() - boot0;
 
 // Let the start-up spread finish (one interval), then measure a steady-state window.
 await new Promise((r) => setTimeout(r, interval * 1000 + 500));
@@ -52,8 +69,43 @@ const stats = app.scheduler.stats();
 const mem = process.memoryUsage();
 const checks = stats.checks - checks0;
 clearInterval(sampler);
+
+// After the CPU window, so command work does not count as check work: commands while checks keep running.
+const latencies: number[] = [];
+const lines = ['status', 'list', 'uptime t1 7d', 'status t42', 'history t7 24h csv'];
+for (let i = 0, c0 = performance.now(); commands && performance.now() - c0 < (seconds * 1000) / 2; i++) {
+  const s0 = performance.now();
+  const res = await fetch(`${app.url}/api/commands`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ text: lines[i % lines.length] }),
+  });
+  await res.arrayBuffer();
+  latencies.push(performance.now() - s0);
+  await new Promise((r) => setTimeout(r, 100));
+}
 const mainFileMb = (await stat(join(dataDir, 'lookout.json'))).size / 1048576;
+const mainWriteMs = app.store.lastWriteMs;
 await app.stop();
+
+let restartAllCheckedMs: number | undefined;
+let restartFirstCheckMs: number | undefined;
+if (restart) {
+  const r0 = performance.now();
+  app = await createApp({ config: loadConfig(env), log: createLogger('silent') });
+  const seen = new Set<string>();
+  const all = new Promise<void>((resolve) => {
+    app.monitor.on('result', (t) => {
+      restartFirstCheckMs ??= performance.now() - r0;
+      seen.add(t.name);
+      if (seen.size === targets) resolve();
+    });
+  });
+  await app.start();
+  await Promise.race([all, new Promise((r) => setTimeout(r, interval * 2000))]);
+  if (seen.size === targets) restartAllCheckedMs = performance.now() - r0;
+  await app.stop();
+}
 await rm(dataDir, { recursive: true, force: true });
 process.stdout.write(
   JSON.stringify({
@@ -62,10 +114,16 @@ process.stdout.write(
     cpuPercent: (cpu / 1000 / wall) * 100,
     lagP99: stats.lagP99,
     peakRssMb: Math.max(peakRss, process.resourceUsage().maxRSS * 1024) / 1048576,
-    storeWrites: app.store.writes,
     rssEndMb: mem.rss / 1048576,
-    mainFileMb,
-    mainWriteMs: app.store.lastWriteMs,
     heapUsedMb: mem.heapUsed / 1048576,
+    mainFileMb,
+    mainWriteMs,
+    startMs,
+    firstCheckMs,
+    commandP50: latencies.length ? percentile(latencies, 0.5) : undefined,
+    commandP95: latencies.length ? percentile(latencies, 0.95) : undefined,
+    commandCount: latencies.length,
+    restartFirstCheckMs,
+    restartAllCheckedMs,
   }) + '\n',
 );

@@ -95,7 +95,8 @@ export class Scheduler {
     }
     const entry: Entry = { target, due: 0, gen: 0, queued: false, running: false, removed: false };
     this.entries.set(target.name, entry);
-    const at = firstAt ?? (this.started ? now : now + Math.floor(this.random() * target.interval * 1000));
+    // Spread over 90% of the interval, so even the last first check has finished within one interval.
+    const at = firstAt ?? (this.started ? now : now + Math.floor(this.random() * target.interval * 900));
     this.schedule(entry, at);
   }
 
