@@ -7,13 +7,12 @@
  * Usage: node --import tsx scripts/screenshots.ts   (needs /usr/bin/chromium)
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../test/helpers/browser.js';
 import { renderEmail } from '../src/channels/email.js';
 import { downMessage } from '../src/core/alert-messages.js';
 import { makeApp, checkAll } from '../test/helpers/app.js';
 import { TargetServer } from '../test/helpers/target-server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 if (!existsSync(CHROMIUM)) {
   console.error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium)`);
   process.exit(1);
@@ -58,20 +57,7 @@ for (let round = 0; round < 40; round++) {
 }
 await m.pause('backup-nas');
 
-// Playwright gives every launch a fresh, temporary --user-data-dir of its own.
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const browser = await launchChromium();
 try {
   mkdirSync('docs', { recursive: true });
   for (const scheme of ['light', 'dark'] as const) {

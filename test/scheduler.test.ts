@@ -5,21 +5,10 @@ import { setImmediate as tickIO } from 'node:timers/promises';
 import { Scheduler } from '../src/scheduler.js';
 import type { Check } from '../src/checks/types.js';
 import type { CheckResult, Kind, Target } from '../src/core/types.js';
+import { testTarget } from './helpers/targets.js';
 
 function target(name: string, interval: number, extra: Partial<Target> = {}): Target {
-  return {
-    name,
-    kind: 'http',
-    address: 'http://x',
-    interval,
-    timeout: interval,
-    failThreshold: 3,
-    recoverThreshold: 1,
-    tags: [],
-    source: 'api',
-    createdAt: 0,
-    ...extra,
-  };
+  return testTarget({ kind: 'http', name, address: 'http://x', interval, timeout: interval, ...extra });
 }
 
 /** A fake check whose duration and outcome the test controls; records start times. */

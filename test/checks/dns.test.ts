@@ -12,6 +12,7 @@ import type { CheckContext } from '../../src/checks/types.js';
 import type { Target } from '../../src/core/types.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import type { TestDnsServer, ZoneRecords } from '../helpers/dns-server.js';
+import { testTarget } from '../helpers/targets.js';
 
 const ZONE: Record<string, ZoneRecords> = {
   'portal.test': {
@@ -32,20 +33,8 @@ const check = createDnsCheck();
 
 describe('dns check', () => {
   let server: TestDnsServer;
-  const target = (address: string, extra: Partial<Target> = {}): Target => ({
-    name: 'dns',
-    kind: 'dns',
-    address,
-    interval: 60,
-    timeout: 2,
-    failThreshold: 3,
-    recoverThreshold: 1,
-    tags: [],
-    source: 'api',
-    createdAt: 0,
-    resolver: server.address,
-    ...extra,
-  });
+  const target = (address: string, extra: Partial<Target> = {}): Target =>
+    testTarget({ kind: 'dns', address, resolver: server.address, ...extra });
 
   before(async () => {
     server = await startDnsServer(ZONE);

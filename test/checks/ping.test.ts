@@ -12,21 +12,10 @@ import {
 } from '../../src/checks/ping.js';
 import type { CheckContext } from '../../src/checks/types.js';
 import type { Target } from '../../src/core/types.js';
+import { testTarget } from '../helpers/targets.js';
 
 function target(name: string, address: string, extra: Partial<Target> = {}): Target {
-  return {
-    name,
-    kind: 'ping',
-    address,
-    interval: 60,
-    timeout: 2,
-    failThreshold: 3,
-    recoverThreshold: 1,
-    tags: [],
-    source: 'api',
-    createdAt: 0,
-    ...extra,
-  };
+  return testTarget({ kind: 'ping', name, address, ...extra });
 }
 
 const ctx: CheckContext = { now: () => Date.now() };

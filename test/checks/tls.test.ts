@@ -8,21 +8,10 @@ import type { Check, CheckContext } from '../../src/checks/types.js';
 import type { Target } from '../../src/core/types.js';
 import { createTestPki, hasOpenssl } from '../helpers/certs.js';
 import type { IssuedCert, TestPki } from '../helpers/certs.js';
+import { testTarget } from '../helpers/targets.js';
 
 function target(address: string, extra: Partial<Target> = {}): Target {
-  return {
-    name: 'site',
-    kind: 'tls',
-    address,
-    interval: 60,
-    timeout: 2,
-    failThreshold: 3,
-    recoverThreshold: 1,
-    tags: [],
-    source: 'api',
-    createdAt: 0,
-    ...extra,
-  };
+  return testTarget({ kind: 'tls', name: 'site', address, ...extra });
 }
 
 const ctx: CheckContext = { now: () => Date.now() };

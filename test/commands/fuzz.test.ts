@@ -11,21 +11,10 @@ import { dispatch, findCommand } from '../../commands/index.js';
 import { tokenize, TARGET_KEYS } from '../../commands/parse.js';
 import type { Actor, SpeedSample } from '../../commands/types.js';
 import { replyText } from '../../src/core/reply.js';
+import { prng } from '../helpers/prng.js';
 
 const SEED = 0x10c0_07;
 const RUNS = 1000;
-
-/** mulberry32: small, fast, and the same sequence on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = prng(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;

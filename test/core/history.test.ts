@@ -26,6 +26,7 @@ import type {
   SampleRow,
 } from '../../src/core/history.js';
 import type { Status } from '../../src/core/types.js';
+import { prng } from '../helpers/prng.js';
 
 const S = 1000;
 const MIN = 60 * S;
@@ -33,17 +34,6 @@ const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 /** Monday 2025-01-06 00:00 UTC. */
 const T0 = Date.UTC(2025, 0, 6);
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function sample(h: HistoryData, name: string, at: number, ok = true, ms = 20, code = 'timeout'): boolean {
   return recordSample(h, name, {
@@ -220,7 +210,7 @@ function randomChanges(rnd: () => number, days: number): [number, Status][] {
 }
 
 test('uptime property: random flips and pauses match a minute-by-minute count for any window', () => {
-  const rnd = mulberry32(7);
+  const rnd = prng(7);
   for (let run = 0; run < 5; run++) {
     const h = createHistoryData();
     const changes = randomChanges(rnd, 3);
@@ -259,7 +249,7 @@ function simulate(
   onHour?: (at: number) => void,
   start = T0,
 ): Stream {
-  const rnd = mulberry32(seed);
+  const rnd = prng(seed);
   const changes: [number, Status][] = [];
   const flip = (at: number, st: Status) => {
     changes.push([at, st]);
@@ -337,7 +327,7 @@ test('roll-ups: stats over whole hours and days are the same before and after co
     const h = createHistoryData();
     const { end } = simulate(h, 'web', seed, 4, undefined, start);
     const now = end;
-    const rnd = mulberry32(seed * 100);
+    const rnd = prng(seed * 100);
     const firstDay = T0 + DAY;
     const windows: [number, number][] = [];
     // Whole days (daily rows), whole hours of the last day (hourly rows), and spans reaching now (all layers).
@@ -425,7 +415,7 @@ test('roll-ups: latency of raw samples is exact (nearest rank)', () => {
 // Histogram
 
 test('histogram: percentiles land in the bucket of the exact value', () => {
-  const rnd = mulberry32(3);
+  const rnd = prng(3);
   for (let run = 0; run < 50; run++) {
     const values = Array.from(
       { length: 1 + Math.floor(rnd() * 500) },

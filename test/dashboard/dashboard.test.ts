@@ -7,11 +7,11 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { makeApp, checkAll } from '../helpers/app.js';
 import { TargetServer } from '../helpers/target-server.js';
 import type { App } from '../../src/app.js';
+import { CHROMIUM, launchChromium } from '../helpers/browser.js';
 
 // The callbacks given to page.evaluate() run in the browser; the project's
 // tsconfig leaves out the DOM library on purpose, so they get just these names.
@@ -27,7 +27,6 @@ declare const localStorage: {
 };
 declare function getComputedStyle(el: object): { borderLeftColor: string; backgroundColor: string };
 
-const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'dashboard-test-token-0123456789';
 /** The page's refresh interval in these tests (`?refresh=`), instead of the default 10 s. */
 const REFRESH_MS = 600;
@@ -122,19 +121,7 @@ describe(
     let speedtestsMissing = false;
 
     before(async () => {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        // Playwright adds --headless and a fresh temporary --user-data-dir itself.
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      browser = await launchChromium();
       const r = await fetch(`${app.url}/api/speedtests`);
       speedtestsMissing =
         r.status === 404 && ((await r.json()) as { error: string }).error === 'no such route';

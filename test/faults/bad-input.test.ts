@@ -10,12 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeApp } from '../helpers/app.js';
 import { runLookout } from '../helpers/proc.js';
-
-/** Seeded, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-}
+import { prng } from '../helpers/prng.js';
 
 test('100 malformed API bodies: each answered 4xx with a message, nothing stored, still healthy', async (t) => {
   const token = 'bad-input-token-0123456789';
