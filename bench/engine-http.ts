@@ -85,7 +85,9 @@ for (let i = 0, c0 = performance.now(); commands && performance.now() - c0 < (se
   await new Promise((r) => setTimeout(r, 100));
 }
 const mainFileMb = (await stat(join(dataDir, 'lookout.json'))).size / 1048576;
-const mainWriteMs = app.store.lastWriteMs;
+const mainWrites = app.store.writes;
+const liveFileMb = (await stat(join(dataDir, 'state.json'))).size / 1048576;
+const liveWriteMs = app.live.lastWriteMs;
 await app.stop();
 
 let restartAllCheckedMs: number | undefined;
@@ -117,7 +119,9 @@ process.stdout.write(
     rssEndMb: mem.rss / 1048576,
     heapUsedMb: mem.heapUsed / 1048576,
     mainFileMb,
-    mainWriteMs,
+    mainWrites,
+    liveFileMb,
+    liveWriteMs,
     startMs,
     firstCheckMs,
     commandP50: latencies.length ? percentile(latencies, 0.5) : undefined,

@@ -14,8 +14,8 @@ import type { Logger } from './log.js';
 import type { Check } from './checks/types.js';
 import type { Clock, Kind } from './core/types.js';
 import { StateFile } from './store/file.js';
-import { initialData, validateData } from './store/data.js';
-import type { MainData } from './store/data.js';
+import { initialData, initialLive, validateData, validateLive } from './store/data.js';
+import type { LiveData, MainData } from './store/data.js';
 import { HistoryStore } from './store/history-store.js';
 import { Scheduler } from './scheduler.js';
 import { Monitor } from './monitor.js';
@@ -57,6 +57,8 @@ export interface App {
   monitor: Monitor;
   scheduler: Scheduler;
   store: StateFile<MainData>;
+  /** Live per-target state (state.json). */
+  live: StateFile<LiveData>;
   history: HistoryStore;
   outbox: Outbox;
   alerts: AlertEngine;
@@ -79,6 +81,19 @@ export async function createApp(o: AppOptions): Promise<App> {
     validate: validateData,
     onWriteError,
   });
+  const live = await StateFile.open<LiveData>({
+    path: `${config.dataDir}/state.json`,
+    initial: initialLive,
+    validate: validateLive,
+    onWriteError,
+  });
+  if (store.data.legacyStates) {
+    // Upgrading from data version 1: live states move out of the main file, once.
+    Object.assign(live.data.states, store.data.legacyStates);
+    await live.commit();
+    delete store.data.legacyStates;
+    await store.commit();
+  }
   const history = await HistoryStore.open(config.dataDir, config.settings.retention, onWriteError);
 
   const speedtests = await createSpeedtestService({
@@ -100,7 +115,7 @@ export async function createApp(o: AppOptions): Promise<App> {
     onResult: (t, r) => monitor.onResult(t, r),
     onError: (t, err) => log.error({ err, target: t.name }, 'check crashed'),
   });
-  const monitor = new Monitor(store, scheduler, history, now);
+  const monitor = new Monitor(store, live, scheduler, history, now);
 
   const applied = await monitor.applyConfigTargets(config.targets);
   if (applied.added.length + applied.updated.length + applied.removed.length > 0)
@@ -168,7 +183,7 @@ export async function createApp(o: AppOptions): Promise<App> {
     } catch {
       writable = false;
     }
-    const storeOk = writable && !store.lastError && !history.hot.lastError;
+    const storeOk = writable && !store.lastError && !live.lastError && !history.hot.lastError;
     const ok = schedulerAlive && storeOk;
     return {
       status: ok ? 'ok' : 'unhealthy',
@@ -217,6 +232,7 @@ export async function createApp(o: AppOptions): Promise<App> {
     monitor,
     scheduler,
     store,
+    live,
     history,
     outbox,
     alerts,
@@ -224,7 +240,7 @@ export async function createApp(o: AppOptions): Promise<App> {
     url: '',
     async start() {
       // The time Lookout was not running is unknown, not up: close the timelines at the last sign of life.
-      const lastAlive = store.data.meta.lastAliveAt;
+      const lastAlive = live.data.lastAliveAt;
       if (typeof lastAlive === 'number') {
         for (const t of monitor.list()) {
           history.recordStatus(t.name, 'unknown', lastAlive);
@@ -242,7 +258,7 @@ export async function createApp(o: AppOptions): Promise<App> {
       tasks.push(
         cron.schedule('* * * * * *', () => {
           lastTick = now();
-          store.data.meta.lastAliveAt = lastTick;
+          live.data.lastAliveAt = lastTick;
           void monitor.tick().catch((err: unknown) => log.error({ err }, 'tick failed'));
         }),
         // Self-heartbeat: an outside check notices when this Pi (or Lookout) dies.
@@ -285,6 +301,7 @@ export async function createApp(o: AppOptions): Promise<App> {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await store.close();
+      await live.close();
       await history.close();
     },
   };

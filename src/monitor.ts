@@ -23,7 +23,7 @@ import { buildTarget, patchTarget } from './schema.js';
 import type { TargetInput, TargetPatch } from './schema.js';
 import type { StateFile } from './store/file.js';
 import type { HistoryStats } from './core/history.js';
-import type { MainData } from './store/data.js';
+import type { LiveData, MainData } from './store/data.js';
 import type { Scheduler } from './scheduler.js';
 import { newPushToken } from './checks/push.js';
 
@@ -66,9 +66,12 @@ export interface Actor {
 
 export class Monitor extends EventEmitter<MonitorEvents> {
   private readonly byName = new Map<string, Target>();
+  /** The full last result per target; the persisted state carries a slim copy. */
+  private readonly lastResults = new Map<string, CheckResult>();
 
   constructor(
     private readonly store: StateFile<MainData>,
+    private readonly live: StateFile<LiveData>,
     private readonly scheduler: Scheduler,
     readonly history: HistoryPort,
     readonly now: Clock,
@@ -79,6 +82,10 @@ export class Monitor extends EventEmitter<MonitorEvents> {
 
   private get data(): MainData {
     return this.store.data;
+  }
+
+  private get states(): Record<string, TargetState> {
+    return this.live.data.states;
   }
 
   /** Applies CONFIG_FILE targets (the file is the source of truth for the targets it names). */
@@ -115,7 +122,7 @@ export class Monitor extends EventEmitter<MonitorEvents> {
     const now = this.now();
     for (const t of this.byName.values()) {
       if (t.paused) continue;
-      const last = this.data.states[t.name]?.lastResult?.at;
+      const last = this.states[t.name]?.lastResult?.at;
       // Resume each target's own rhythm after a restart; overdue ones are spread by the scheduler.
       const at = last !== undefined && last + t.interval * 1000 > now ? last + t.interval * 1000 : undefined;
       this.scheduler.upsert(t, at);
@@ -147,7 +154,9 @@ export class Monitor extends EventEmitter<MonitorEvents> {
   }
 
   state(name: string): TargetState {
-    return this.data.states[name] ?? initialState(this.now());
+    const s = this.states[name] ?? initialState(this.now());
+    const full = this.lastResults.get(name);
+    return full ? { ...s, lastResult: full } : s;
   }
 
   incidents(name?: string): Incident[] {
@@ -155,7 +164,7 @@ export class Monitor extends EventEmitter<MonitorEvents> {
   }
 
   openIncident(name: string): Incident | undefined {
-    const id = this.data.states[name]?.incidentId;
+    const id = this.states[name]?.incidentId;
     return id ? this.data.incidents.find((i) => i.id === id) : undefined;
   }
 
@@ -262,7 +271,6 @@ export class Monitor extends EventEmitter<MonitorEvents> {
     if (!result.pending) this.history.recordSample(t.name, result);
     this.setState(t, state, flip);
     this.emit('result', t, result, state);
-    this.store.markDirty();
   }
 
   private setState(t: Target, state: TargetState, flip: Flip | undefined): void {
@@ -286,7 +294,13 @@ export class Monitor extends EventEmitter<MonitorEvents> {
         this.pruneIncidents();
       }
     }
-    this.data.states[t.name] = state;
+    // state.json is rewritten every second: it keeps the verdict of the last check, and the
+    // measurements (timings, certificate, status) stay in memory until the next check.
+    if (state.lastResult) this.lastResults.set(t.name, state.lastResult);
+    this.states[t.name] = state.lastResult ? { ...state, lastResult: slim(state.lastResult) } : state;
+    this.live.markDirty();
+    // The main file changes only when something happened (an incident opened or closed).
+    if (flip) this.store.markDirty();
     if (flip) this.emit('flip', { flip, target: t, state, ...(incident ? { incident } : {}) });
   }
 
@@ -303,7 +317,8 @@ export class Monitor extends EventEmitter<MonitorEvents> {
     if (existed) this.replaceTarget(t);
     else {
       this.data.targets.push(t);
-      this.data.states[t.name] ??= initialState(this.now());
+      this.states[t.name] ??= initialState(this.now());
+      this.live.markDirty();
       this.history.recordStatus(t.name, 'unknown', this.now());
     }
     if (t.paused) this.scheduler.remove(t.name);
@@ -320,7 +335,9 @@ export class Monitor extends EventEmitter<MonitorEvents> {
     this.byName.delete(name);
     this.scheduler.remove(name);
     this.data.targets = this.data.targets.filter((t) => t.name !== name);
-    delete this.data.states[name];
+    delete this.states[name];
+    this.lastResults.delete(name);
+    this.live.markDirty();
     delete this.data.alerting[name];
     this.data.incidents = this.data.incidents.filter((i) => i.target !== name);
     this.history.removeTarget(name);
@@ -354,4 +371,10 @@ export class Monitor extends EventEmitter<MonitorEvents> {
       if (t.dependsOn) this.refuseCycle(t);
     }
   }
+}
+
+function slim(r: CheckResult): CheckResult {
+  const out: CheckResult = { ok: r.ok, ms: r.ms, at: r.at, detail: {} };
+  if (r.error) out.error = r.error;
+  return out;
 }

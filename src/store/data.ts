@@ -1,16 +1,18 @@
 /**
- * The main data file, DATA_DIR/lookout.json: targets, live state, incidents and
- * the alert outbox. It is rewritten often, so it holds nothing that grows with
- * time; history lives in its own file (see history-file.ts).
+ * The main data file, DATA_DIR/lookout.json: targets, incidents, alert memory and
+ * the outbox — what changes when something happens. What changes with every check
+ * (each target's live state) is in DATA_DIR/state.json, so the main file is not
+ * rewritten every second at 10,000 targets; history lives in its own files.
  */
 import type { Incident, Target, TargetState } from '../core/types.js';
 
-export const DATA_VERSION = 1;
+export const DATA_VERSION = 2;
 
 export interface MainData {
   version: number;
   targets: Target[];
-  states: Record<string, TargetState>;
+  /** Live states of a version-1 file, moved to state.json at start-up. */
+  legacyStates?: Record<string, TargetState>;
   /** Open incidents and the most recent closed ones (bounded). */
   incidents: Incident[];
   /** Alert outbox entries (owned by the alerts module). */
@@ -25,7 +27,6 @@ export function initialData(): MainData {
   return {
     version: DATA_VERSION,
     targets: [],
-    states: {},
     incidents: [],
     outbox: [],
     alerting: {},
@@ -34,7 +35,10 @@ export function initialData(): MainData {
 }
 
 /** Upgrades from version N to N+1, by N. Add an entry when the shape changes. */
-const MIGRATIONS: Record<number, (d: Record<string, unknown>) => Record<string, unknown>> = {};
+const MIGRATIONS: Record<number, (d: Record<string, unknown>) => Record<string, unknown>> = {
+  // 1 → 2: live states move to state.json (the app moves them on first start).
+  1: ({ states, ...rest }) => ({ ...rest, legacyStates: states ?? {} }),
+};
 
 /** Validates what was read and migrates it to the current version; throws a message on failure. */
 export function validateData(raw: unknown): MainData {
@@ -60,7 +64,6 @@ export function validateData(raw: unknown): MainData {
     if (!ok) throw new Error(`"${key}" is not an ${kind}`);
   };
   need('targets', 'array');
-  need('states', 'object');
   need('incidents', 'array');
   d.outbox ??= [];
   d.alerting ??= {};
@@ -75,4 +78,26 @@ export function validateData(raw: unknown): MainData {
     if (!ok) throw new Error(`targets[${i}] has no name or kind`);
   }
   return d as unknown as MainData;
+}
+
+/** DATA_DIR/state.json: each target's live state, rewritten at most once a second. */
+export interface LiveData {
+  version: 1;
+  states: Record<string, TargetState>;
+  /** Epoch ms of the last scheduler tick: after a restart, the time since is "unknown", not up. */
+  lastAliveAt?: number;
+}
+
+export function initialLive(): LiveData {
+  return { version: 1, states: {} };
+}
+
+export function validateLive(raw: unknown): LiveData {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new Error('the top level is not an object');
+  const d = raw as Record<string, unknown>;
+  if (d.version !== 1) throw new Error(`"version" must be 1 (got ${JSON.stringify(d.version)})`);
+  if (d.states === null || typeof d.states !== 'object' || Array.isArray(d.states))
+    throw new Error('"states" is not an object');
+  return d as unknown as LiveData;
 }

@@ -95,7 +95,7 @@ export async function harness(
     },
     snapshot() {
       const d = app.store.data;
-      return JSON.stringify({ targets: d.targets, states: d.states, incidents: d.incidents });
+      return JSON.stringify({ targets: d.targets, states: app.live.data.states, incidents: d.incidents });
     },
     async close() {
       await app.stop();

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, writeFile, stat, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StateFile } from '../../src/store/file.js';
-import { initialData, validateData } from '../../src/store/data.js';
+import { DATA_VERSION, initialData, validateData } from '../../src/store/data.js';
 import type { MainData } from '../../src/store/data.js';
 import { StoreError } from '../../src/core/errors.js';
 
@@ -20,7 +20,7 @@ test('a new data file is created with a schema version and a last good copy', as
   const dir = await mkdtemp(join(tmpdir(), 'lookout-store-'));
   const f = await open(dir);
   const onDisk = JSON.parse(await readFile(join(dir, 'lookout.json'), 'utf8')) as MainData;
-  assert.equal(onDisk.version, 1);
+  assert.equal(onDisk.version, DATA_VERSION);
   assert.deepEqual(onDisk.targets, []);
   await stat(join(dir, 'lookout.json.bak'));
   await f.close();
