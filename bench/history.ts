@@ -22,6 +22,7 @@ import {
 } from '../src/core/history.js';
 import type { HistoryData } from '../src/core/history.js';
 import type { CheckResult, Status } from '../src/core/types.js';
+import { prng } from '../test/helpers/prng.js';
 
 const TARGETS = 1000;
 const DAYS = 90;
@@ -30,18 +31,6 @@ const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 const START = Date.UTC(2025, 0, 1);
 const TIMEOUT = { code: 'timeout', message: 'no answer in 10 s' };
-
-/** Seeded so every run simulates the same 90 days. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Sim {
   name: string;
@@ -141,7 +130,8 @@ export async function benchHistory(
 ): Promise<Record<string, string | number>> {
   const days = opts.days ?? DAYS;
   const targets = opts.targets ?? TARGETS;
-  const rnd = mulberry32(42);
+  // Seeded so every run simulates the same 90 days.
+  const rnd = prng(42);
   const h = createHistoryData();
   const sims: Sim[] = Array.from({ length: targets }, (_, i) => ({
     name: `target-${String(i).padStart(4, '0')}`,
