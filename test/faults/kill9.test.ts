@@ -129,8 +129,8 @@ test(
     // may repeat a message, always with the same Message-ID, so mail clients show it once.
     const repeats = [...received.values()].filter((n) => n > 1).length;
     assert.ok(repeats <= 2, `${repeats} messages repeated`);
-    console.log(
-      `# ${acked.size} adds acknowledged, ${emails.length} email alerts, ${smtp.messages.length} mails, ${repeats} repeated`,
+    t.diagnostic(
+      `${acked.size} adds acknowledged, ${emails.length} email alerts, ${smtp.messages.length} mails, ${repeats} repeated`,
     );
   },
 );
