@@ -10,7 +10,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Check, CheckContext } from './checks/types.js';
 import type { CheckResult, Clock, Kind, Target } from './core/types.js';
-import { nextDelay } from './core/targets.js';
 
 interface Entry {
   target: Target;
@@ -249,8 +248,9 @@ export class Scheduler {
     if (e.removed || this.abort.signal.aborted) return;
     this.opts.onResult(e.target, r);
     if (e.removed) return;
-    const retryAt = r.at + nextDelay(e.target, true) * 1000;
-    if (!r.ok && e.target.retryInterval && retryAt < e.due) this.schedule(e, retryAt);
+    const retry = e.target.retryInterval;
+    const retryAt = retry ? r.at + Math.min(retry, e.target.interval) * 1000 : Infinity;
+    if (!r.ok && retryAt < e.due) this.schedule(e, retryAt);
     else if (!e.queued) this.schedule(e, this.nextSlot(e));
   }
 

@@ -9,7 +9,7 @@ import { digestMessage, probeOfflineMessage } from '../core/alert-messages.js';
 import type { AlertMessage } from '../core/message.js';
 import { emptyMemory, onDown, onResult, onTick, onUp, sendDown } from '../core/policy.js';
 import type { AlertMemory, PolicySettings } from '../core/policy.js';
-import type { Clock, Target } from '../core/types.js';
+import type { CheckResult, Clock, Target } from '../core/types.js';
 import type { Logger } from '../log.js';
 import type { FlipEvent, Monitor } from '../monitor.js';
 import type { StateFile } from '../store/file.js';
@@ -45,10 +45,7 @@ export class AlertEngine {
 
   constructor(private readonly o: AlertEngineOptions) {
     o.monitor.on('flip', (ev) => this.onFlip(ev));
-    o.monitor.on('result', (t, r) => {
-      const d = onResult(this.memory(t.name), t, r, o.settings, o.now());
-      this.apply(t.name, d.memory, d.messages);
-    });
+    o.monitor.on('result', (t, r) => this.onResult(t, r));
   }
 
   private get data(): MainData {
@@ -68,14 +65,20 @@ export class AlertEngine {
     else delete this.data.meta.probeOffline;
   }
 
-  private apply(name: string, memory: AlertMemory, messages: AlertMessage[]): void {
-    if (memory !== this.data.alerting[name]) {
-      this.data.alerting[name] = memory;
+  /**
+   * Every result, so on the hot path: the main file is marked dirty only when the
+   * policy's memory really changed, not for the empty memory of a target that never warned.
+   */
+  private onResult(t: Target, r: CheckResult): void {
+    const mem = this.memory(t.name);
+    const d = onResult(mem, t, r, this.o.settings, this.o.now());
+    if (d.memory !== mem) {
+      this.data.alerting[t.name] = d.memory;
       this.o.store.markDirty();
     }
-    if (messages.length)
+    if (d.messages.length)
       void this.o.outbox
-        .enqueue(messages)
+        .enqueue(d.messages)
         .catch((err: unknown) => this.o.log.error({ err }, 'enqueue failed'));
   }
 

@@ -77,7 +77,3 @@ export class DeliveryError extends LookoutError {
     super(permanent ? 'delivery_permanent' : 'delivery', message, options);
   }
 }
-
-export function isUsageError(e: unknown): e is UsageError {
-  return e instanceof UsageError;
-}

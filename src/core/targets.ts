@@ -1,4 +1,4 @@
-import type { Kind, Target } from './types.js';
+import type { Kind } from './types.js';
 
 /** Target names: lower-case, start with a letter or digit, up to 63 characters. */
 export const NAME_RE = /^[a-z0-9][a-z0-9\-_.]{0,62}$/;
@@ -64,9 +64,4 @@ export function suggestName(input: string, names: Iterable<string>): string | un
     if (d < bestD) [best, bestD] = [n, d];
   }
   return best !== undefined && bestD <= Math.max(2, Math.floor(q.length / 3)) ? best : undefined;
-}
-
-/** Seconds the target waits before its next check given how the last one went. */
-export function nextDelay(t: Pick<Target, 'interval' | 'retryInterval'>, failing: boolean): number {
-  return failing && t.retryInterval ? Math.min(t.retryInterval, t.interval) : t.interval;
 }
