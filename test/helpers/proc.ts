@@ -7,8 +7,8 @@ export interface Running {
   url: string;
   stdout: () => string;
   stderr: () => string;
-  /** SIGTERM and wait; resolves with the exit code. */
-  stop: () => Promise<number | null>;
+  /** SIGTERM and wait; resolves with the exit code, or the signal's name when a signal ended it. */
+  stop: () => Promise<number | string | null>;
   kill9: () => Promise<void>;
 }
 
@@ -67,7 +67,8 @@ export async function startLookout(env: Record<string, string>, timeoutMs = 20_0
     stderr: () => out.stderr,
     stop: async () => {
       proc.kill('SIGTERM');
-      return (await exited).code;
+      const { code, signal } = await exited;
+      return code ?? signal;
     },
     kill9: async () => {
       proc.kill('SIGKILL');
