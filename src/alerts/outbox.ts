@@ -69,6 +69,11 @@ const CHAT = new Set(['telegram', 'slack', 'discord']);
 export class Outbox {
   private readonly channels = new Map<string, Channel>();
   private readonly busy = new Set<string>();
+  /**
+   * A 429 limits the bot on that platform, not one message: until its Retry-After has
+   * passed nothing goes to the channel, or the next alert in line would be refused too.
+   */
+  private readonly heldUntil = new Map<string, number>();
   private readonly health = new Map<
     string,
     { lastError: string | null; lastOkAt: number | null; disabled: string | null }
@@ -178,9 +183,10 @@ export class Outbox {
         .sort((a, b) => a.createdAt - b.createdAt || a.nextAt - b.nextAt);
       const head = due[0];
       if (!head) continue;
+      const at = Math.max(head.nextAt, this.heldUntil.get(name) ?? 0);
       // One message at a time per channel, oldest first: a RECOVERED never overtakes its DOWN.
-      if (head.nextAt <= now) this.deliver(head);
-      else nextDue = Math.min(nextDue, head.nextAt);
+      if (at <= now) this.deliver(head);
+      else nextDue = Math.min(nextDue, at);
     }
     if (nextDue < Infinity) {
       this.timer = setTimeout(() => this.kick(), Math.max(10, nextDue - now));
@@ -248,6 +254,7 @@ export class Outbox {
     const backoff = Math.min(max, base * 2 ** Math.min(e.attempts - 1, 20));
     const jittered = backoff * (0.5 + (this.o.random ?? Math.random)() / 2);
     e.nextAt = now + (de?.retryAfterMs !== undefined ? de.retryAfterMs : jittered);
+    if (de?.retryAfterMs !== undefined) this.heldUntil.set(e.channel, e.nextAt);
     this.o.log.warn(
       {
         channel: e.channel,

@@ -13,6 +13,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
+import { cutShort, errorPage } from './faults.js';
+import type { FaultPlan } from './faults.js';
 
 // ---------------------------------------------------------------------------
 // The parts of Discord's JSON the tests read
@@ -108,6 +110,8 @@ export interface RecordedRequest {
   files: UploadedFile[];
   /** Status the fake answered with. */
   status: number;
+  /** The JSON it answered with (a created message carries its id). */
+  response?: unknown;
   /** Epoch ms when the request arrived. */
   at: number;
 }
@@ -176,6 +180,12 @@ export class FakeDiscord {
   readonly unknownChannels = new Set<string>();
   readonly botUser = { id: '900000000000000001', username: 'Lookout', discriminator: '0', bot: true };
   identifies = 0;
+  /**
+   * Asked with `METHOD /path` (after `/api/v10`, e.g. `POST /channels/1/messages`) before each
+   * REST request is handled; a request it fails is recorded with the status answered (0 for a
+   * hang, -1 for a drop) and not processed.
+   */
+  faults: FaultPlan | undefined;
   /** While true, an IDENTIFY is answered only when the test calls `releaseReady()`. */
   holdReady = false;
   resumes: Array<{ session_id: string; seq: number }> = [];
@@ -562,28 +572,52 @@ export class FakeDiscord {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const { body, files } = await this.readBody(req);
     const method = req.method ?? 'GET';
     const prefix = '/api/v10';
+    const path = decodeURIComponent(
+      url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) : url.pathname,
+    );
+    const fault = url.pathname.startsWith(prefix) ? this.faults?.(`${method} ${path}`) : undefined;
     const rec: RecordedRequest = {
       method,
-      path: decodeURIComponent(
-        url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) : url.pathname,
-      ),
+      path,
       query: url.searchParams,
       authorization: req.headers.authorization,
-      body,
-      files,
+      body: undefined,
+      files: [],
       status: 0,
       at: Date.now(),
     };
+    if (fault && cutShort(fault, req, res)) {
+      rec.status = fault.kind === 'drop' ? -1 : 0;
+      this.requests.push(rec);
+      return;
+    }
+    Object.assign(rec, await this.readBody(req));
+    const { body } = rec;
     this.requests.push(rec);
     const answer = (status: number, payload?: unknown, headers?: Record<string, string>) => {
       rec.status = status;
+      rec.response = payload;
       this.json(res, status, payload, headers);
     };
 
     if (!url.pathname.startsWith(prefix)) return answer(404, { message: '404: Not Found', code: 0 });
+    if (fault?.kind === 'status') {
+      if (fault.status >= 500) {
+        rec.status = fault.status;
+        res.writeHead(fault.status, { 'content-type': 'text/html' }).end(errorPage(fault.status));
+        return;
+      }
+      const after = fault.retryAfterS ?? 1;
+      return fault.status === 429
+        ? answer(
+            429,
+            { message: 'You are being rate limited.', retry_after: after, global: false },
+            { 'retry-after': String(after), 'x-ratelimit-scope': 'user' },
+          )
+        : answer(fault.status, { message: 'injected failure', code: 0 });
+    }
     const forced = this.failures.find(
       (f) => f.left > 0 && (!f.method || f.method === method) && f.path.test(rec.path),
     );

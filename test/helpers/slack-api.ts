@@ -11,6 +11,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
+import { cutShort, errorPage } from './faults.js';
+import type { FaultPlan } from './faults.js';
 
 /** One Web API call as the server received it. */
 export interface ApiCall {
@@ -65,6 +67,11 @@ export class FakeSlack {
   validTokens = new Set<string>();
   /** Accepted app-level token for apps.connections.open. */
   appToken: string | undefined;
+  /**
+   * Asked with the Web API method (`chat.postMessage`) before each call is handled; a call
+   * it fails is recorded with the status answered (0 for a hang, -1 for a drop) and not processed.
+   */
+  faults: FaultPlan | undefined;
 
   private server: Server | undefined;
   private wss: WebSocketServer | undefined;
@@ -207,6 +214,19 @@ export class FakeSlack {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
+    const apiMethod = url.pathname.startsWith('/api/') ? url.pathname.slice('/api/'.length) : undefined;
+    const fault = apiMethod === undefined ? undefined : this.faults?.(apiMethod);
+    if (fault && cutShort(fault, req, res)) {
+      this.calls.push({
+        method: apiMethod as string,
+        args: {},
+        authorization: req.headers.authorization,
+        at: Date.now(),
+        status: fault.kind === 'drop' ? -1 : 0,
+        answer: {},
+      });
+      return;
+    }
     const raw = await readBody(req);
     if (url.pathname.startsWith('/response/')) {
       this.responses.push({
@@ -236,6 +256,20 @@ export class FakeSlack {
     const call: ApiCall = { method, args, authorization, at: Date.now(), status: 200, answer: {} };
     this.calls.push(call);
 
+    if (fault?.kind === 'status') {
+      call.status = fault.status;
+      if (fault.status >= 500) {
+        res.writeHead(fault.status, { 'content-type': 'text/html' }).end(errorPage(fault.status));
+        return;
+      }
+      call.answer = { ok: false, error: fault.status === 429 ? 'ratelimited' : 'fatal_error' };
+      res.writeHead(fault.status, {
+        'content-type': 'application/json',
+        ...(fault.status === 429 ? { 'retry-after': String(fault.retryAfterS ?? 1) } : {}),
+      });
+      res.end(JSON.stringify(call.answer));
+      return;
+    }
     const injection = this.injected.get(method)?.shift();
     if (injection) {
       call.status = injection.status ?? 200;

@@ -4,7 +4,9 @@
  * multipart/alternative with quoted-printable or base64 parts.
  */
 import { SMTPServer } from 'smtp-server';
-import type { SMTPServerAuthentication, SMTPServerError } from 'smtp-server';
+import type { SMTPServerAuthentication, SMTPServerError, SMTPServerSession } from 'smtp-server';
+import type { Socket } from 'node:net';
+import type { FaultPlan } from './faults.js';
 
 export interface ReceivedMail {
   /** SMTP envelope, as the server saw it. */
@@ -49,6 +51,12 @@ export interface TestSmtpServer {
   rejectRecipients(match: string[] | ((address: string) => boolean), code?: number): void;
   /** Answer MAIL FROM with `code`. */
   rejectSender(code?: number): void;
+  /**
+   * Asked at `connect` (before the greeting) and at `data` (once the message is
+   * read, before it is accepted). A status fault is that SMTP reply (421, 451…),
+   * a drop closes the socket, a hang says nothing more; a failed message is not kept.
+   */
+  faults: FaultPlan | undefined;
   /** Drop the policies and the collected messages. */
   reset(): void;
   /** Stop listening and drop open connections: an outage. */
@@ -65,9 +73,16 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
   let auth: AuthPolicy | undefined;
   let rejectRcpt: { match: (address: string) => boolean; code: number } | undefined;
   let rejectFromCode: number | undefined;
+  let plan: FaultPlan | undefined;
   const messages: ReceivedMail[] = [];
   let server: SMTPServer | undefined;
   let port = 0;
+
+  /** The socket of a session, to cut it the way a crashing relay would. */
+  const drop = (session: SMTPServerSession): void => {
+    const open = (server?.connections ?? []) as Iterable<{ session: { id: string }; _socket: Socket }>;
+    for (const c of open) if (c.session.id === session.id) c._socket.destroy();
+  };
 
   const create = (): SMTPServer =>
     new SMTPServer({
@@ -78,6 +93,14 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
       // No reverse DNS for 127.0.0.1: tests stay off the network.
       disableReverseLookup: true,
       closeTimeout: 100,
+      onConnect(session, callback) {
+        const fault = plan?.('connect');
+        if (!fault) callback();
+        else if (fault.kind === 'drop') drop(session);
+        else if (fault.kind === 'status')
+          callback(smtpError('Service not available, try again later', fault.status));
+        // A hang sends no greeting: the client's greeting timeout has to end it.
+      },
       onAuth(a, _session, callback) {
         const expected = auth?.users[a.username ?? ''];
         if (expected !== undefined && expected === a.password) {
@@ -109,6 +132,10 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
+          const fault = plan?.('data');
+          if (fault?.kind === 'drop') return drop(session);
+          if (fault?.kind === 'status') return callback(smtpError('Try again later', fault.status));
+          if (fault) return; // a hang: no reply to the message at all
           const raw = Buffer.concat(chunks).toString('utf8');
           const { mailFrom, rcptTo } = session.envelope;
           messages.push({
@@ -181,7 +208,14 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
     rejectSender(code = 550) {
       rejectFromCode = code;
     },
+    get faults() {
+      return plan;
+    },
+    set faults(p) {
+      plan = p;
+    },
     reset() {
+      plan = undefined;
       auth = undefined;
       rejectRcpt = undefined;
       rejectFromCode = undefined;

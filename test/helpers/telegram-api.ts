@@ -9,6 +9,8 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { cutShort, errorPage } from './faults.js';
+import type { Fault, FaultPlan } from './faults.js';
 
 type Json = Record<string, unknown>;
 
@@ -182,6 +184,11 @@ export class FakeBotApi {
   readonly members = new Map<string, string>();
   /** How long an empty long poll is held before answering `[]`. */
   holdMs = 1000;
+  /**
+   * Asked with the method name (`sendMessage`) before each call is handled; a call it
+   * fails is recorded with the status answered (0 for a hang, -1 for a drop) and not processed.
+   */
+  faults: FaultPlan | undefined;
   url = '';
   private server: Server | undefined;
   private readonly updates: Json[] = [];
@@ -352,10 +359,17 @@ export class FakeBotApi {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const m = /^\/bot([^/]+)\/(\w+)$/.exec(new URL(req.url ?? '/', 'http://x').pathname);
+    const fault = m ? this.faults?.(m[2] as string) : undefined;
+    if (fault && cutShort(fault, req, res)) {
+      const status = fault.kind === 'drop' ? -1 : 0;
+      this.calls.push({ method: m?.[2] ?? '?', body: {}, files: {}, at: Date.now(), status });
+      for (const l of [...this.listeners]) l();
+      return;
+    }
     const chunks: Buffer[] = [];
     for await (const c of req as AsyncIterable<Buffer>) chunks.push(c);
     const raw = Buffer.concat(chunks);
-    const m = /^\/bot([^/]+)\/(\w+)$/.exec(new URL(req.url ?? '/', 'http://x').pathname);
     const call: ApiCall = { method: m?.[2] ?? '?', body: {}, files: {}, at: Date.now(), status: 0 };
     const type = req.headers['content-type'] ?? '';
     try {
@@ -386,6 +400,12 @@ export class FakeBotApi {
       });
       return;
     }
+    if (fault?.kind === 'status') {
+      this.answerFault(res, fault);
+      call.status = fault.status;
+      for (const l of [...this.listeners]) l();
+      return;
+    }
     const inj = this.injected.findIndex((x) => x.method === call.method && (x.when?.(call.body) ?? true));
     if (inj >= 0) {
       const { error } = this.injected.splice(inj, 1)[0] as { error: Injected };
@@ -406,6 +426,30 @@ export class FakeBotApi {
       const description = e instanceof TelegramError ? `Bad Request: ${e.message}` : String(e);
       answer(400, { ok: false, error_code: 400, description });
     }
+  }
+
+  /** A 429 the way the Bot API sends it; a 5xx as the HTML page of the proxy in front of it. */
+  private answerFault(res: ServerResponse, f: Extract<Fault, { kind: 'status' }>): void {
+    if (f.status >= 500) {
+      res.writeHead(f.status, { 'content-type': 'text/html' }).end(errorPage(f.status));
+      return;
+    }
+    const after = f.retryAfterS ?? 1;
+    const body =
+      f.status === 429
+        ? {
+            ok: false,
+            error_code: 429,
+            description: `Too Many Requests: retry after ${after}`,
+            parameters: { retry_after: after },
+          }
+        : { ok: false, error_code: f.status, description: 'Injected failure' };
+    res
+      .writeHead(f.status, {
+        'content-type': 'application/json',
+        ...(f.status === 429 ? { 'retry-after': String(after) } : {}),
+      })
+      .end(JSON.stringify(body));
   }
 
   private async run(call: ApiCall, res: ServerResponse): Promise<unknown> {
