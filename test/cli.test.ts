@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { createApp } from '../src/app.js';
 import type { App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/log.js';
+import { testLogger } from './helpers/log-capture.js';
 import { TargetServer } from './helpers/target-server.js';
 
 const TOKEN = 'cli-test-token-0123456789abcdef';
@@ -61,10 +61,8 @@ before(async () => {
   await target.start();
   cwd = await mkdtemp(join(tmpdir(), 'lookout-cli-cwd-'));
   dataDir = await mkdtemp(join(tmpdir(), 'lookout-cli-data-'));
-  app = await createApp({
-    config: loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0', API_TOKEN: TOKEN }),
-    log: createLogger('silent'),
-  });
+  const config = loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0', API_TOKEN: TOKEN });
+  app = await createApp({ config, log: testLogger(config) });
   await app.start();
   url = app.url;
   // A port nobody listens on: the instance is down.

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createApp } from '../../src/app.js';
 import type { App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
+import { testLogger } from '../helpers/log-capture.js';
 import { replyText } from '../../src/core/reply.js';
 import type { Reply, ReplySeverity } from '../../src/core/reply.js';
 import type { CheckResult } from '../../src/core/types.js';
@@ -49,7 +49,8 @@ export async function harness(
     API_TOKEN: 'cmd-test-token-0123456789',
   };
   if (o.configFile) env.CONFIG_FILE = o.configFile;
-  const app = await createApp({ config: loadConfig(env), log: createLogger('silent'), now: () => clock.t });
+  const config = loadConfig(env);
+  const app = await createApp({ config, log: testLogger(config), now: () => clock.t });
   const logged: Harness['logged'] = [];
   const runCheck: CheckRunner =
     o.runCheck ??

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createApp } from '../../src/app.js';
 import type { App, AppOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
+import { testLogger } from './log-capture.js';
 import type { Channel, SentRef } from '../../src/channels/types.js';
 import type { AlertMessage } from '../../src/core/message.js';
 import type { Check } from '../../src/checks/types.js';
@@ -18,7 +18,7 @@ export async function makeApp(
 ): Promise<App & { dataDir: string }> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'lookout-app-')));
   const config = loadConfig({ DATA_DIR: dir, HTTP_PORT: '0', ...env });
-  const app = await createApp({ config, log: createLogger('silent'), ...opts });
+  const app = await createApp({ config, log: testLogger(config), ...opts });
   await app.start();
   return Object.assign(app, { dataDir: dir });
 }

@@ -1,6 +1,7 @@
 /** Runs the real Lookout process (src/main.ts through tsx) and finds its URL in the start-up log. */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { captureProcess } from './log-capture.js';
 
 export interface Running {
   proc: ChildProcess;
@@ -36,6 +37,8 @@ export function runLookout(
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.on('exit', (code, signal) => resolve({ code, signal })),
   );
+  // 'close' comes after the last output, so nothing the process printed is missed.
+  proc.on('close', () => captureProcess(env, out.stdout + out.stderr));
   return { proc, exited, out };
 }
 

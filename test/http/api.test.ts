@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createApp } from '../../src/app.js';
 import type { App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
+import { testLogger } from '../helpers/log-capture.js';
 
 const TOKEN = 'api-test-token-0123456789';
 let app: App;
@@ -14,10 +14,8 @@ let readOnly: App;
 
 async function make(env: Record<string, string>): Promise<App> {
   const dataDir = await mkdtemp(join(tmpdir(), 'lookout-api-'));
-  const a = await createApp({
-    config: loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0', ...env }),
-    log: createLogger('silent'),
-  });
+  const config = loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0', ...env });
+  const a = await createApp({ config, log: testLogger(config) });
   await a.start();
   return a;
 }
