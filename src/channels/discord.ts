@@ -30,6 +30,7 @@ import type {
   Interaction,
   InteractionEditReplyOptions,
   InteractionReplyOptions,
+  RESTOptions,
   RESTPostAPIChannelMessageJSONBody,
 } from 'discord.js';
 import { chatActor, commandList, completeTargets, dispatch, findCommand } from '../../commands/index.js';
@@ -56,6 +57,16 @@ import {
 } from './discord-render.js';
 import type { RenderedReply } from './discord-render.js';
 import type { Channel, DeliveryContext, SentRef } from './types.js';
+
+/**
+ * @discordjs/rest's default sends through undici's `request` and whatever global
+ * dispatcher the process has; with our undici 7 loaded first, a multipart body (a
+ * reply with a file) fails with "action is not a function". Its bodies are built
+ * with the global FormData, which Node's own fetch always understands.
+ */
+// The cast bridges two copies of the same fetch type declarations (Node's and undici's).
+const viaGlobalFetch = ((url: string, init: RequestInit) =>
+  fetch(url, init)) as unknown as RESTOptions['makeRequest'];
 
 export { commandDefinitions, commandLine } from './discord-commands.js';
 export { renderAlert, renderReply } from './discord-render.js';
@@ -184,6 +195,7 @@ export async function createDiscordAdapter(
   // own retrying) and nothing is retried here, so one request costs at most one timeout.
   const rest = new REST({
     api: config.apiUrl,
+    makeRequest: viaGlobalFetch,
     timeout: requestTimeoutMs,
     retries: 0,
     rejectOnRateLimit: () => true,
@@ -513,6 +525,7 @@ export async function createDiscordAdapter(
       intents: [GatewayIntentBits.Guilds],
       rest: {
         api: config.apiUrl,
+        makeRequest: viaGlobalFetch,
         timeout: requestTimeoutMs,
         // An interaction token lives 15 minutes; a longer wait is not worth queueing for.
         rejectOnRateLimit: (d) => d.retryAfter > 10_000,
