@@ -4,18 +4,29 @@
  * the latency of commands through POST /api/commands during that window, and how
  * quickly a restarted instance gets every target checked again.
  */
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import { createApp } from '../src/app.js';
+import { tuneMemory } from '../src/memory.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { cpuMicros, percentile, urlsFor } from './lib.js';
 
-const { ports, targets, interval, seconds, profile, commands, restart } = JSON.parse(
-  process.argv[2] ?? '{}',
-) as {
+const {
+  ports,
+  targets,
+  interval,
+  seconds,
+  profile,
+  commands,
+  restart,
+  heapSnapshot,
+  untuned,
+  env: extraEnv,
+} = JSON.parse(process.argv[2] ?? '{}') as {
   ports: number[];
   targets: number;
   interval: number;
@@ -26,7 +37,16 @@ const { ports, targets, interval, seconds, profile, commands, restart } = JSON.p
   commands?: boolean;
   /** Restart on the same data and time how long until every target was checked again. */
   restart?: boolean;
+  /** Write a heap snapshot at the end of the window to this path. */
+  heapSnapshot?: string;
+  /** Leave V8's heap growth at its default (the "before" of src/memory.ts). */
+  untuned?: boolean;
+  /** More configuration, e.g. chat platforms pointed at local fakes. */
+  env?: Record<string, string>;
 };
+
+// As src/main.ts does, so the figures are production's.
+if (!untuned) tuneMemory();
 
 const TOKEN = 'bench-token-0123456789abcdef';
 const dataDir = await mkdtemp(join(tmpdir(), 'lookout-bench-'));
@@ -37,13 +57,20 @@ await writeFile(
   file,
   JSON.stringify({ targets: urls.map((address, i) => ({ name: `t${i}`, address, interval, timeout: 5 })) }),
 );
-const env = { DATA_DIR: dataDir, HTTP_PORT: '0', CONFIG_FILE: file, API_TOKEN: TOKEN };
+const env = { DATA_DIR: dataDir, HTTP_PORT: '0', CONFIG_FILE: file, API_TOKEN: TOKEN, ...extraEnv };
 const boot0 = performance.now();
 let app = await createApp({ config: loadConfig(env), log: createLogger('silent') });
 let firstCheckMs: number | undefined;
 app.monitor.once('result', () => (firstCheckMs = performance.now() - boot0));
 let peakRss = 0;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+// Every reading of the measured window, for a median that one GC's high-water mark does not set.
+const windowRss: number[] = [];
+let measuring = false;
+const sampler = setInterval(() => {
+  const rss = process.memoryUsage().rss;
+  peakRss = Math.max(peakRss, rss);
+  if (measuring) windowRss.push(rss);
+}, 200);
 await app.start();
 const startMs = performance.now() - boot0;
 
@@ -56,6 +83,7 @@ if (session) {
   await session.post('Profiler.start');
 }
 const checks0 = app.scheduler.stats().checks;
+measuring = true;
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 await new Promise((r) => setTimeout(r, seconds * 1000));
@@ -65,8 +93,12 @@ if (session) {
   await writeFile(profile as string, JSON.stringify(prof));
 }
 const wall = performance.now() - t0;
+if (heapSnapshot) writeHeapSnapshot(heapSnapshot);
 const stats = app.scheduler.stats();
 const mem = process.memoryUsage();
+// Anonymous memory is the process's own; file-backed pages (the node binary) are shared and evictable.
+const status = await readFile('/proc/self/status', 'utf8').catch(() => '');
+const statusMb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024;
 const checks = stats.checks - checks0;
 clearInterval(sampler);
 
@@ -117,7 +149,12 @@ process.stdout.write(
     lagP99: stats.lagP99,
     peakRssMb: Math.max(peakRss, process.resourceUsage().maxRSS * 1024) / 1048576,
     rssEndMb: mem.rss / 1048576,
+    rssMedianMb: percentile(windowRss, 0.5) / 1048576,
     heapUsedMb: mem.heapUsed / 1048576,
+    heapTotalMb: mem.heapTotal / 1048576,
+    externalMb: mem.external / 1048576,
+    rssAnonMb: statusMb('RssAnon'),
+    rssFileMb: statusMb('RssFile'),
     mainFileMb,
     mainWrites,
     liveFileMb,

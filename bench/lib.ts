@@ -20,10 +20,11 @@ export function runChild(
   script: string,
   args: Record<string, unknown>,
   nodeArgs: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<Record<string, unknown>> {
   const proc = spawn(process.execPath, [...nodeArgs, join(here, `${script}.js`), JSON.stringify(args)], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, LOG_LEVEL: 'silent' },
+    env: { ...process.env, LOG_LEVEL: 'silent', ...env },
   });
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));

@@ -4,10 +4,16 @@
  * measured in the same run. Not a test: nothing here passes or fails.
  */
 import { runChild, startTargets } from './lib.js';
+import { GLIBC_TUNABLES } from '../src/memory.js';
 
 const only = process.argv.slice(2);
 const want = (name: string) => only.length === 0 || only.includes(name);
 const fmt = (x: unknown, d = 1) => (typeof x === 'number' ? x.toFixed(d) : String(x));
+// The engine runs with the Node flags and environment of `npm start`, the image and the unit.
+const FLAGS = ['--max-semi-space-size=2'];
+const ENV = { GLIBC_TUNABLES };
+const memory = (r: Record<string, unknown>) =>
+  `RSS median ${fmt(r.rssMedianMb, 0)} MB, peak ${fmt(r.peakRssMb, 0)} MB, ${fmt(r.cpuPercent)}% of one core, ${fmt(r.usPerCheck, 0)} µs CPU per check, lag p99 ${fmt(r.lagP99, 0)} ms`;
 
 if (want('http')) {
   const targets = 1000;
@@ -15,10 +21,12 @@ if (want('http')) {
   const seconds = 30;
   const servers = await startTargets(2);
   try {
-    // The engine runs with the same Node flags as `npm start` and the container image.
-    const engine = await runChild('engine-http', { ports: servers.ports, targets, interval, seconds }, [
-      '--max-semi-space-size=2',
-    ]);
+    const engine = await runChild(
+      'engine-http',
+      { ports: servers.ports, targets, interval, seconds },
+      FLAGS,
+      ENV,
+    );
     const checks = Number(engine.checks);
     const paced = await runChild('baseline-http', {
       ports: servers.ports,
@@ -40,6 +48,49 @@ if (want('http')) {
     console.log(
       `bare undici, tight loop (16 at once): ${fmt(tight.usPerCheck, 0)} µs per check → engine ratio ${fmt(Number(engine.usPerCheck) / Number(tight.usPerCheck), 2)}×`,
     );
+  } finally {
+    servers.stop();
+  }
+}
+
+if (want('channels')) {
+  const { startChannelFakes } = await import('./fakes.js');
+  const targets = 1000;
+  const interval = 10;
+  const seconds = 30;
+  const servers = await startTargets(2);
+  const fakes = await startChannelFakes();
+  try {
+    const args = { ports: servers.ports, targets, interval, seconds };
+    const bare = await runChild('engine-http', args, FLAGS, ENV);
+    const full = await runChild('engine-http', { ...args, env: fakes.env }, FLAGS, ENV);
+    // The "before" of src/memory.ts: V8's default heap growth and glibc's moving mmap threshold.
+    const before = await runChild('engine-http', { ...args, env: fakes.env, untuned: true }, FLAGS);
+    console.log(`\n## Memory: ${targets} HTTP targets at ${interval} s, ${seconds} s measured`);
+    console.log(`no chat platforms: ${memory(bare)}`);
+    console.log(
+      `Telegram + Slack (Socket Mode) + Discord + email, connected to local fakes: ${memory(full)}`,
+    );
+    console.log(`  the same without src/memory.ts's settings: ${memory(before)}`);
+  } finally {
+    await fakes.close();
+    servers.stop();
+  }
+}
+
+// Minutes long, so only when asked for: `npm run bench scale`.
+if (only.includes('scale')) {
+  const targets = 10_000;
+  const interval = 60;
+  const seconds = 60;
+  const servers = await startTargets(4);
+  try {
+    const args = { ports: servers.ports, targets, interval, seconds };
+    const tuned = await runChild('engine-http', args, FLAGS, ENV);
+    const before = await runChild('engine-http', { ...args, untuned: true }, FLAGS);
+    console.log(`\n## Scale: ${targets} HTTP targets at ${interval} s, ${seconds} s measured`);
+    console.log(`engine: ${memory(tuned)}`);
+    console.log(`  without src/memory.ts's settings: ${memory(before)}`);
   } finally {
     servers.stop();
   }

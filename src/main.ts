@@ -4,6 +4,9 @@ import type { Config } from './config.js';
 import { createLogger } from './log.js';
 import { createApp } from './app.js';
 import { ConfigError, StoreError, UsageError } from './core/errors.js';
+import { tuneMemory } from './memory.js';
+
+tuneMemory();
 
 function die(message: string, code: number): never {
   process.stderr.write(`lookout: ${message}\n`);

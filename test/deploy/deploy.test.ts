@@ -11,6 +11,7 @@ import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
+import { GLIBC_TUNABLES } from '../../src/memory.js';
 
 const dockerfile = readFileSync('Dockerfile', 'utf8');
 const lines = dockerfile.split('\n').map((l) => l.trim());
@@ -40,6 +41,20 @@ test('Dockerfile: multi-stage on the official Node slim image, non-root, fping, 
   const ignore = readFileSync('.dockerignore', 'utf8').split('\n');
   for (const must of ['node_modules', 'data', '.git'])
     assert.ok(ignore.includes(must), `.dockerignore has ${must}`);
+});
+
+test('every way of starting Lookout runs it with the memory settings of src/memory.ts', () => {
+  const unit = readFileSync('deploy/lookout.service', 'utf8');
+  const start = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts
+    .start;
+  assert.match(dockerfile, /NODE_OPTIONS=--max-semi-space-size=2 /);
+  assert.ok(dockerfile.includes(`GLIBC_TUNABLES=${GLIBC_TUNABLES} `), 'the image sets GLIBC_TUNABLES');
+  assert.match(unit, /^Environment=NODE_OPTIONS=--max-semi-space-size=2$/m);
+  assert.ok(
+    unit.includes(`\nEnvironment=GLIBC_TUNABLES=${GLIBC_TUNABLES}\n`),
+    'the unit sets GLIBC_TUNABLES',
+  );
+  assert.ok(start.includes(`GLIBC_TUNABLES=${GLIBC_TUNABLES} node --max-semi-space-size=2 `), start);
 });
 
 test('compose.yaml and .env.example cover the deployment and every SPEC variable', () => {
