@@ -53,6 +53,9 @@ const POLL_ABORT_MS = (POLL_TIMEOUT_S + 15) * 1000;
 const MAX_BACKOFF_MS = 60_000;
 /** A reply waits this long at most for a 429 before giving up (alerts are retried by the outbox instead). */
 const REPLY_MAX_RETRY_AFTER_S = 30;
+/** Marking a DOWN resolved is retried this often, waiting at most this long each time. */
+const RESOLVE_ATTEMPTS = 3;
+const RESOLVE_MAX_WAIT_MS = 10_000;
 const WEBHOOK_PATH = '/telegram/webhook';
 const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 const MEMBER_CACHE_MS = 5 * 60_000;
@@ -901,9 +904,11 @@ class TelegramAdapter implements ChatAdapter {
   }
 
   /**
-   * A RECOVERED edits its DOWN: the note appended, the buttons gone. Failures are
-   * logged, not thrown: the reply is already out, and throwing would send it again.
-   * A root that is not remembered (a digest, or pruned) is left as it is.
+   * A RECOVERED edits its DOWN: the note appended, the buttons gone. The reply is
+   * already out, so a failure is not thrown (that would send it again); a passing
+   * one (429, 5xx, network) is retried a few times here instead, so a storm does not
+   * leave the DOWN looking open. A root that is not remembered (a digest, or
+   * pruned) is left as it is.
    */
   private async resolveRoot(root: SentRef, note: string): Promise<void> {
     const key = `${root.to}:${root.id}`;
@@ -912,16 +917,22 @@ class TelegramAdapter implements ChatAdapter {
     if (!rec) return;
     delete roots[key];
     const html = `${rec.html}\n\n✅ ${noteHtml(note, true)}`;
-    try {
-      await this.edit(this.migrated.get(root.to) ?? root.to, Number(root.id), {
-        html: html.length <= MESSAGE_LIMIT ? html : rec.html,
-        markup: { inline_keyboard: [] },
-      });
-    } catch (err) {
-      this.log.warn(
-        { error: this.failure(err).message, chat: root.to },
-        'telegram: editing the DOWN alert failed',
-      );
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.edit(this.migrated.get(root.to) ?? root.to, Number(root.id), {
+          html: html.length <= MESSAGE_LIMIT ? html : rec.html,
+          markup: { inline_keyboard: [] },
+        });
+        return;
+      } catch (err) {
+        const f = this.failure(err);
+        const wait = f.retryAfterMs ?? attempt * 1000;
+        if (f.permanent || attempt >= RESOLVE_ATTEMPTS || wait > RESOLVE_MAX_WAIT_MS || this.stopped) {
+          this.log.warn({ error: f.message, chat: root.to }, 'telegram: editing the DOWN alert failed');
+          return;
+        }
+        await this.pause(wait);
+      }
     }
   }
 

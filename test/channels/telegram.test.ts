@@ -206,6 +206,39 @@ test('a real target going down and up: DOWN with buttons, RECOVERED as a reply, 
   assert.equal(alertsSent(api, /RECOVERED portal/).length, 1);
 });
 
+test('marking the DOWN resolved survives a 502 and a 429 on the edit, and the RECOVERED is sent once', async (t) => {
+  const { api, app } = await setup(t);
+  const srv = await target(t);
+  await app.monitor.add({ name: 'portal', address: srv.url, failThreshold: 1, interval: 300 }, 'api');
+  await round(app, ['portal']);
+  srv.mode = 'error';
+  await round(app, ['portal']);
+  const down = await api.waitForMessage(/DOWN portal/);
+
+  api.fail('editMessageText', { error_code: 502, description: 'Bad Gateway' });
+  api.fail('editMessageText', {
+    error_code: 429,
+    description: 'Too Many Requests',
+    parameters: { retry_after: 1 },
+  });
+  srv.mode = 'ok';
+  await round(app, ['portal']);
+  await api.waitForMessage(/RECOVERED portal/);
+  await api.waitFor(
+    (c) => c.method === 'editMessageText' && c.body.message_id === down.messageId && c.status === 200,
+    8000,
+  );
+  const edited = api.message(ALERT_CHAT, down.messageId) as StoredMessage;
+  assert.match(edited.text, /✅ resolved after/);
+  assert.deepEqual(edited.keyboard, []);
+  assert.deepEqual(
+    api.callsOf('editMessageText', true).map((c) => c.status),
+    [502, 429, 200],
+    'two failures, then the edit',
+  );
+  assert.equal(alertsSent(api, /RECOVERED portal/).length, 1);
+});
+
 test('pressing Ack stops reminders and edits the message; a non-admin pressing Pause 1h is refused', async (t) => {
   let skew = 0;
   const file = await configFile({ settings: { remindEvery: 60 } });
