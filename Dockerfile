@@ -31,10 +31,11 @@ RUN apt-get update \
  && apt-get purge -y libcap2-bin && apt-get autoremove -y \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-# A 2 MB young generation keeps RSS ~30% lower at the same CPU; a fixed glibc mmap
-# threshold stops RSS creeping with each data-file write (src/memory.ts; npm run bench).
+# A 2 MB young generation keeps RSS ~30% lower at the same CPU, one V8 helper thread
+# saves ~6 MB more, and a fixed glibc mmap threshold stops RSS creeping with each
+# data-file write (src/memory.ts; npm run bench).
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--max-semi-space-size=2 \
+    NODE_OPTIONS="--max-semi-space-size=2 --v8-pool-size=1" \
     GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072 \
     HTTP_HOST=0.0.0.0 \
     HTTP_PORT=8080 \

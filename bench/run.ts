@@ -10,7 +10,7 @@ const only = process.argv.slice(2);
 const want = (name: string) => only.length === 0 || only.includes(name);
 const fmt = (x: unknown, d = 1) => (typeof x === 'number' ? x.toFixed(d) : String(x));
 // The engine runs with the Node flags and environment of `npm start`, the image and the unit.
-const FLAGS = ['--max-semi-space-size=2'];
+const FLAGS = ['--max-semi-space-size=2', '--v8-pool-size=1'];
 const ENV = { GLIBC_TUNABLES };
 const memory = (r: Record<string, unknown>) =>
   `RSS median ${fmt(r.rssMedianMb, 0)} MB, peak ${fmt(r.peakRssMb, 0)} MB, ${fmt(r.cpuPercent)}% of one core, ${fmt(r.usPerCheck, 0)} µs CPU per check, lag p99 ${fmt(r.lagP99, 0)} ms`;

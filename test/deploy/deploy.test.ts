@@ -47,14 +47,14 @@ test('every way of starting Lookout runs it with the memory settings of src/memo
   const unit = readFileSync('deploy/lookout.service', 'utf8');
   const start = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts
     .start;
-  assert.match(dockerfile, /NODE_OPTIONS=--max-semi-space-size=2 /);
+  assert.match(dockerfile, /NODE_OPTIONS="--max-semi-space-size=2 --v8-pool-size=1" /);
   assert.ok(dockerfile.includes(`GLIBC_TUNABLES=${GLIBC_TUNABLES} `), 'the image sets GLIBC_TUNABLES');
-  assert.match(unit, /^Environment=NODE_OPTIONS=--max-semi-space-size=2$/m);
+  assert.match(unit, /^Environment="NODE_OPTIONS=--max-semi-space-size=2 --v8-pool-size=1"$/m);
   assert.ok(
     unit.includes(`\nEnvironment=GLIBC_TUNABLES=${GLIBC_TUNABLES}\n`),
     'the unit sets GLIBC_TUNABLES',
   );
-  assert.ok(start.includes(`GLIBC_TUNABLES=${GLIBC_TUNABLES} node --max-semi-space-size=2 `), start);
+  assert.ok(start.includes(`GLIBC_TUNABLES=${GLIBC_TUNABLES} node --max-semi-space-size=2 --v8-pool-size=1 `), start);
 });
 
 test('compose.yaml and .env.example cover the deployment and every SPEC variable', () => {

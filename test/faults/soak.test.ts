@@ -385,7 +385,14 @@ if (process.env[CHILD]) {
     // those `npm start`, the image and the systemd unit run it with.
     const child = spawn(
       process.execPath,
-      ['--max-semi-space-size=2', '--import', 'tsx', '--expose-gc', fileURLToPath(import.meta.url)],
+      [
+        '--max-semi-space-size=2',
+        '--v8-pool-size=1',
+        '--import',
+        'tsx',
+        '--expose-gc',
+        fileURLToPath(import.meta.url),
+      ],
       {
         // Without the fixed mmap threshold RSS grew +7 to +24% over the day with a flat JS
         // heap: the megabyte write buffers of lookout.json kept each write's high-water mark.
