@@ -87,9 +87,19 @@ if (only.includes('scale')) {
   try {
     const args = { ports: servers.ports, targets, interval, seconds };
     const tuned = await runChild('engine-http', args, FLAGS, ENV);
+    const paced = await runChild('baseline-http', {
+      ports: servers.ports,
+      targets,
+      checks: Number(tuned.checks),
+      concurrency: 16,
+      rate: targets / interval,
+    });
     const before = await runChild('engine-http', { ...args, untuned: true }, FLAGS);
     console.log(`\n## Scale: ${targets} HTTP targets at ${interval} s, ${seconds} s measured`);
     console.log(`engine: ${memory(tuned)}`);
+    console.log(
+      `  bare undici, paced like the engine: ${fmt(paced.usPerCheck, 0)} µs per check → engine ratio ${fmt(Number(tuned.usPerCheck) / Number(paced.usPerCheck), 2)}×`,
+    );
     console.log(`  without src/memory.ts's settings: ${memory(before)}`);
   } finally {
     servers.stop();
