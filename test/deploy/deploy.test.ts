@@ -54,7 +54,10 @@ test('every way of starting Lookout runs it with the memory settings of src/memo
     unit.includes(`\nEnvironment=GLIBC_TUNABLES=${GLIBC_TUNABLES}\n`),
     'the unit sets GLIBC_TUNABLES',
   );
-  assert.ok(start.includes(`GLIBC_TUNABLES=${GLIBC_TUNABLES} node --max-semi-space-size=2 --v8-pool-size=1 `), start);
+  assert.ok(
+    start.includes(`GLIBC_TUNABLES=${GLIBC_TUNABLES} node --max-semi-space-size=2 --v8-pool-size=1 `),
+    start,
+  );
 });
 
 test('compose.yaml and .env.example cover the deployment and every SPEC variable', () => {
