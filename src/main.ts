@@ -47,6 +47,30 @@ try {
   die(`start-up failed: ${(e as Error).message}`, 1);
 }
 
+// Before the line that says where Lookout listens: whoever waits for that line may stop it at once.
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  // Docker sends SIGKILL after 10 s; finish well before that.
+  const force = setTimeout(() => {
+    log.error('shutdown took too long; exiting');
+    process.exit(1);
+  }, 8000);
+  force.unref();
+  try {
+    await app.stop();
+    log.info('stopped cleanly');
+    log.flush(() => process.exit(0));
+  } catch (err) {
+    log.error({ err }, 'error while stopping');
+    log.flush(() => process.exit(1));
+  }
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+
 const targets = app.monitor.list();
 const byKind = targets.reduce<Record<string, number>>(
   (acc, t) => ((acc[t.kind] = (acc[t.kind] ?? 0) + 1), acc),
@@ -72,26 +96,3 @@ log.info(
 );
 if (targets.length === 0)
   log.info('no targets yet: add one with the API (POST /api/targets), a chat command, or CONFIG_FILE');
-
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal }, 'shutting down');
-  // Docker sends SIGKILL after 10 s; finish well before that.
-  const force = setTimeout(() => {
-    log.error('shutdown took too long; exiting');
-    process.exit(1);
-  }, 8000);
-  force.unref();
-  try {
-    await app.stop();
-    log.info('stopped cleanly');
-    log.flush(() => process.exit(0));
-  } catch (err) {
-    log.error({ err }, 'error while stopping');
-    log.flush(() => process.exit(1));
-  }
-}
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
