@@ -7,11 +7,14 @@ import { FakeBotApi } from '../test/helpers/telegram-api.js';
 import { FakeSlack } from '../test/helpers/slack-api.js';
 import { FakeDiscord } from '../test/helpers/discord-api.js';
 import { startSmtpServer } from '../test/helpers/smtp.js';
+import { randomBytes } from 'node:crypto';
 
-const TELEGRAM_TOKEN = '123456:bench-telegram-token';
-const SLACK_BOT = 'xoxb-bench-bot-token';
-const SLACK_APP = 'xapp-bench-app-token';
-const DISCORD_TOKEN = 'bench.discord.token';
+// Made per run: only the loopback fakes ever see them, and no credential-shaped literal is committed.
+const fake = () => randomBytes(12).toString('hex');
+const TELEGRAM_TOKEN = `1:${fake()}`;
+const SLACK_BOT = `xoxb-${fake()}`;
+const SLACK_APP = `xapp-${fake()}`;
+const DISCORD_TOKEN = fake();
 const DISCORD_APP = '123456789012345678';
 const DISCORD_CHANNEL = '800000000000000002';
 
