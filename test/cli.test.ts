@@ -6,8 +6,6 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,6 +14,7 @@ import type { App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { testLogger } from './helpers/log-capture.js';
 import { TargetServer } from './helpers/target-server.js';
+import { closedPort } from './helpers/wait.js';
 
 const TOKEN = 'cli-test-token-0123456789abcdef';
 const CLI = resolve('src/cli.ts');
@@ -66,10 +65,7 @@ before(async () => {
   await app.start();
   url = app.url;
   // A port nobody listens on: the instance is down.
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  downUrl = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`;
-  await new Promise<void>((r) => probe.close(() => r()));
+  downUrl = `http://127.0.0.1:${await closedPort()}`;
 });
 after(async () => {
   await app.stop();

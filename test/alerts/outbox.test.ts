@@ -11,6 +11,7 @@ import { DeliveryError } from '../../src/core/errors.js';
 import type { Channel } from '../../src/channels/types.js';
 import type { AlertMessage } from '../../src/core/message.js';
 import { createLogger } from '../../src/log.js';
+import { until } from '../helpers/wait.js';
 
 const msg = (id: string, extra: Partial<AlertMessage> = {}): AlertMessage => ({
   id,
@@ -60,14 +61,6 @@ async function setup(channels: Channel[], opts: { fallbackAfterMs?: number; base
   return { dir, store, outbox };
 }
 
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 test('a queued alert is on disk before enqueue returns', async () => {
   const { ch } = scripted('chat', [new DeliveryError('down', false)]);
   const { dir, outbox } = await setup([ch], { baseDelayMs: 60_000 });
@@ -85,7 +78,7 @@ test('transient failures are retried with backoff and delivered exactly once', a
   ]);
   const { outbox } = await setup([ch]);
   await outbox.enqueue([msg('a')]);
-  await until(() => outbox.pending().length === 0);
+  await until('the outbox to empty', () => outbox.pending().length === 0, 10_000);
   assert.equal(calls.length, 3);
   assert.ok(
     (calls[2]?.at ?? 0) - (calls[1]?.at ?? 0) >= (calls[1]?.at ?? 0) - (calls[0]?.at ?? 0) - 30,
@@ -100,7 +93,7 @@ test('a 429 retry_after is honoured: the retry waits at least that long', async 
   const { ch, calls } = scripted('chat', [new DeliveryError('429', false, 2000), 'ok']);
   const { outbox } = await setup([ch]);
   await outbox.enqueue([msg('a')]);
-  await until(() => calls.length === 2);
+  await until('a second attempt', () => calls.length === 2, 10_000);
   const gap = (calls[1]?.at ?? 0) - (calls[0]?.at ?? 0);
   assert.ok(gap >= 1990, `retried after ${gap} ms`);
   await outbox.stop();
@@ -111,7 +104,7 @@ test('a permanent error stops retrying that channel and shows in status; other c
   const good = scripted('telegram', []);
   const { outbox } = await setup([bad.ch, good.ch]);
   await outbox.enqueue([msg('a')]);
-  await until(() => good.calls.length === 1 && bad.calls.length === 1);
+  await until('one attempt on each channel', () => good.calls.length === 1 && bad.calls.length === 1, 10_000);
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(bad.calls.length, 1);
   const s = outbox.status().find((h) => h.channel === 'slack');
@@ -131,7 +124,7 @@ test('when every chat channel failed an alert for long enough, email gets it', a
   const email: Channel = { ...mail.ch, accepts: () => false };
   const { outbox } = await setup([chat.ch, email], { fallbackAfterMs: 100 });
   await outbox.enqueue([msg('a')]);
-  await until(() => mail.calls.length === 1);
+  await until('the email fallback', () => mail.calls.length === 1, 10_000);
   assert.equal(mail.calls[0]?.id, 'a');
   await outbox.stop();
 });
@@ -140,9 +133,9 @@ test('a RECOVERED is threaded to where its DOWN landed, per channel', async () =
   const { ch, calls } = scripted('chat', []);
   const { outbox } = await setup([ch]);
   await outbox.enqueue([msg('a')]);
-  await until(() => calls.length === 1);
+  await until('the first attempt', () => calls.length === 1, 10_000);
   await outbox.enqueue([msg('a-rec', { kind: 'recovered', incidentId: 'inc-a', threadRoot: false })]);
-  await until(() => calls.length === 2);
+  await until('a second attempt', () => calls.length === 2, 10_000);
   assert.deepEqual(calls[1]?.root, [{ id: 'chat-1', to: 'room' }]);
   await outbox.stop();
 });

@@ -4,8 +4,6 @@
  * HTTP targets going down and up, and a Socket Mode WebSocket server.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -35,6 +33,7 @@ import {
   slashCommandPayload,
 } from '../helpers/slack-api.js';
 import type { SlackMessage } from '../helpers/slack-api.js';
+import { closedPort, until } from '../helpers/wait.js';
 
 const SECRET = 'test-signing-secret-5b1e0c';
 const BOT_TOKEN = 'xoxb-test-1111-2222-lookoutbot';
@@ -43,15 +42,6 @@ const CHANNEL = 'C0ALERTS';
 const ADMIN = 'UADMIN';
 const OTHER = 'UOTHER';
 const FORM = 'application/x-www-form-urlencoded';
-
-/** Polls until `cond` holds; fails with `what` after a bound generous enough for a loaded machine. */
-async function until(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Every text in a Block Kit tree, one per line: what a reader of the message sees. */
 function textOf(blocks: unknown): string {
@@ -153,7 +143,7 @@ async function goDown(r: Rig, srv: TargetServer, name: string): Promise<SlackMes
   srv.mode = 'error';
   await checkAll(r.app, [name]);
   await r.app.alerts.flush();
-  await until(() => r.slack.inChannel(CHANNEL).length === 1, 'the DOWN alert in the channel');
+  await until('the DOWN alert in the channel', () => r.slack.inChannel(CHANNEL).length === 1);
   return r.slack.inChannel(CHANNEL)[0] as SlackMessage;
 }
 
@@ -267,12 +257,12 @@ describe('Slack HTTP mode (signed requests on /slack/events)', () => {
     const check = await r.command(`check ${srv.url}`);
     assert.equal(check.status, 200);
     assert.match(String(check.body.text), /working on it/);
-    await until(() => r.slack.responses.length === 1, 'the check result on response_url');
+    await until('the check result on response_url', () => r.slack.responses.length === 1);
     assert.match(textOf(r.slack.responses[0]?.body.blocks), /200/);
 
     const history = await r.command('history web 24h csv');
     assert.match(String(history.body.text), /working on it/);
-    await until(() => r.slack.responses.length === 2, 'the history reply');
+    await until('the history reply', () => r.slack.responses.length === 2);
     const upload = r.slack.callsOf('files.completeUploadExternal')[0];
     assert.ok(upload, 'the file was uploaded');
     assert.equal(upload.args.channel_id, 'C0ALERTS', 'into the channel the command was typed in');
@@ -286,7 +276,7 @@ describe('Slack HTTP mode (signed requests on /slack/events)', () => {
       body: { ok: false, error: 'missing_scope', needed: 'files:write' },
     });
     await r.command('history web 24h csv');
-    await until(() => r.slack.responses.length === 3, 'the history reply without upload');
+    await until('the history reply without upload', () => r.slack.responses.length === 3);
     const inline = textOf(r.slack.responses[2]?.body.blocks);
     assert.match(inline, /could not be attached \(the app lacks the files:write scope\)/);
     assert.match(inline, /```time,type,ok,ms,[^`]*\n2\d{3}-[^`]*sample,true[^`\r]*```/);
@@ -316,8 +306,8 @@ describe('Slack HTTP mode (signed requests on /slack/events)', () => {
     await checkAll(r.app, ['portal']);
     await r.app.alerts.flush();
     await until(
-      () => r.slack.thread(CHANNEL, root.ts).length === 1 && root.history.length === 1,
       'RECOVERED in the thread and the root edited',
+      () => r.slack.thread(CHANNEL, root.ts).length === 1 && root.history.length === 1,
     );
 
     const recovered = r.slack.thread(CHANNEL, root.ts)[0] as SlackMessage;
@@ -337,7 +327,7 @@ describe('Slack HTTP mode (signed requests on /slack/events)', () => {
 
     const acked = await press(r, root, 'Acknowledge', OTHER);
     assert.equal(acked.status, 200);
-    await until(() => r.slack.callsOf('chat.update').length === 1, 'the alert edited');
+    await until('the alert edited', () => r.slack.callsOf('chat.update').length === 1);
     assert.match(textOf(root.blocks), /Acknowledged portal by <@UOTHER>/);
     assert.deepEqual(
       buttonsOf(root.blocks).map((b) => b.text.text),
@@ -347,7 +337,7 @@ describe('Slack HTTP mode (signed requests on /slack/events)', () => {
     assert.match(r.app.monitor.openIncident('portal')?.ackedBy ?? '', /uother/);
 
     await press(r, root, 'Pause 1h', OTHER);
-    await until(() => r.slack.responses.length === 1, 'the refusal');
+    await until('the refusal', () => r.slack.responses.length === 1);
     const refusal = r.slack.responses[0]?.body ?? {};
     assert.equal(refusal.response_type, 'ephemeral');
     assert.equal(refusal.replace_original, false);
@@ -356,7 +346,7 @@ describe('Slack HTTP mode (signed requests on /slack/events)', () => {
     assert.equal(r.slack.callsOf('chat.update').length, 1, 'the alert is unchanged');
 
     await press(r, root, 'Pause 1h', ADMIN);
-    await until(() => r.slack.callsOf('chat.update').length === 2, 'the alert edited again');
+    await until('the alert edited again', () => r.slack.callsOf('chat.update').length === 2);
     assert.equal(r.app.monitor.get('portal').paused, true);
     assert.match(textOf(root.blocks), /Paused portal for 1h by <@UADMIN>/);
     assert.deepEqual(
@@ -458,10 +448,7 @@ describe('Slack start-up', () => {
   });
 
   test('an unreachable Slack at start-up is retried in the background', async (t) => {
-    const dead = createServer();
-    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
-    const port = (dead.address() as AddressInfo).port;
-    await new Promise<void>((r) => dead.close(() => r()));
+    const port = await closedPort();
     const adapter = await createSlackAdapter(
       { botToken: BOT_TOKEN, signingSecret: SECRET, adminIds: [], apiUrl: `http://127.0.0.1:${port}/api/` },
       depsWith(),
@@ -576,10 +563,7 @@ describe('Slack alert channel', () => {
   });
 
   test('an unreachable Slack is a retryable failure', async (t) => {
-    const dead = createServer();
-    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
-    const port = (dead.address() as AddressInfo).port;
-    await new Promise<void>((r) => dead.close(() => r()));
+    const port = await closedPort();
     const adapter = await createSlackAdapter(
       {
         botToken: BOT_TOKEN,
@@ -749,7 +733,7 @@ describe('Slack secrets', () => {
     srv.mode = 'error';
     await checkAll(app, ['portal']);
     await app.alerts.flush();
-    await until(() => lines.some((l) => l.includes('invalid_auth')), 'the refused delivery in the log');
+    await until('the refused delivery in the log', () => lines.some((l) => l.includes('invalid_auth')));
 
     const all = lines.join('');
     assert.ok(all.length > 0);

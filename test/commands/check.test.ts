@@ -13,6 +13,7 @@ import { runSpeedtest } from '../../src/speedtest/client.js';
 import { createSpeedtestHandler } from '../../src/speedtest/server.js';
 import type { SpeedtestResult } from '../../src/speedtest/types.js';
 import type { SpeedSample, SpeedtestService } from '../../commands/types.js';
+import { closedPort as freedPort } from '../helpers/wait.js';
 
 // A stored SpeedtestResult must be usable where the commands expect a SpeedSample.
 const _fits: (r: SpeedtestResult) => SpeedSample = (r) => r;
@@ -28,10 +29,7 @@ const results: SpeedSample[] = [];
 before(async () => {
   await target.start();
   // A port that was just free: connecting to it is refused.
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  closedPort = (probe.address() as AddressInfo).port;
-  await new Promise<void>((r) => probe.close(() => r()));
+  closedPort = await freedPort();
 
   const handler = createSpeedtestHandler();
   speedServer = createServer((req, res) => {

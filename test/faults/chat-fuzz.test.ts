@@ -12,8 +12,6 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -33,6 +31,7 @@ import { FakeDiscord } from '../helpers/discord-api.js';
 import type { CallbackBody, CommandBody, MessageBody, RecordedRequest } from '../helpers/discord-api.js';
 import { clip, commandOf, fuzzLines, mayMutate } from '../helpers/fuzz-lines.js';
 import { prng } from '../helpers/prng.js';
+import { closedPort, poll } from '../helpers/wait.js';
 import { FakeSlack, postSigned, slashCommandBody } from '../helpers/slack-api.js';
 import { ALICE, BOB, FakeBotApi } from '../helpers/telegram-api.js';
 import type { ApiCall } from '../helpers/telegram-api.js';
@@ -43,6 +42,8 @@ const RUNS = 1000;
 const LINES = fuzzLines(RUNS, SEED);
 /** Bound on the wait for one answer; a healthy answer takes milliseconds. */
 const WAIT_MS = 15_000;
+/** 4,000 answers are waited for one by one: poll often. */
+const EVERY_MS = 2;
 const API_TOKEN = 'chat-fuzz-api-token-0123456789';
 const INTERNAL = /internal error/i;
 
@@ -53,15 +54,6 @@ interface Rig {
   app: App;
   /** Error-level log lines: an exception a channel caught and logged is a failure too. */
   errors: string[];
-}
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
 }
 
 /**
@@ -138,17 +130,6 @@ function differs(before: Snapshot, after: Snapshot): boolean {
       }),
     });
   return norm(before) !== norm(after);
-}
-
-/** Polls `probe` until it returns something; fails after `timeoutMs`. */
-async function poll<T>(probe: () => T | undefined, what: string, timeoutMs = WAIT_MS): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 /** What a person saw in answer to one line. */
@@ -265,7 +246,12 @@ test(`Telegram: ${RUNS} fuzzed /commands through telegraf are each answered in t
       ignored.push(messageId);
       return { text, admin };
     }
-    const c = await poll(() => telegramAnswer(api, from, messageId), `the Telegram reply to #${i}`);
+    const c = await poll(
+      `the Telegram reply to #${i}`,
+      () => telegramAnswer(api, from, messageId),
+      WAIT_MS,
+      EVERY_MS,
+    );
     const shown = api.textOf(c);
     assert.equal(c.status, 200, `#${i}: the Bot API refused the reply: ${JSON.stringify(c.body)}`);
     assert.equal(String(c.body.chat_id), TG_CHAT, `#${i}: answered in the chat it was asked in`);
@@ -276,7 +262,12 @@ test(`Telegram: ${RUNS} fuzzed /commands through telegraf are each answered in t
   });
 
   const final = api.command('/status', BOB);
-  const reply = await poll(() => telegramAnswer(api, 0, final.messageId), 'the final /status');
+  const reply = await poll(
+    'the final /status',
+    () => telegramAnswer(api, 0, final.messageId),
+    WAIT_MS,
+    EVERY_MS,
+  );
   assert.equal(reply.status, 200);
   assert.match(api.textOf(reply), new RegExp(`${rig.app.monitor.list().length} targets`));
   assert.doesNotMatch(String(reply.body.text), /^⚠️ [^<]/, 'the final /status is not an error');
@@ -360,8 +351,10 @@ test(`Slack: ${RUNS} fuzzed /lookout texts, signed, are each answered in the ack
     later++;
     const path = `/response/${id}`;
     const posted = await poll(
-      () => slack.responses.find((r) => r.path === path),
       `the response_url post of ${id}`,
+      () => slack.responses.find((r) => r.path === path),
+      WAIT_MS,
+      EVERY_MS,
     );
     return { text, payload: posted.body as SlackPayload };
   };
@@ -541,7 +534,12 @@ test(`Discord: ${RUNS} slash commands with fuzzed options through discord.js eac
     const i = autocomplete
       ? discord.autocomplete(name, options, user)
       : discord.slashCommand(name, options, user);
-    const got = await poll(() => discordAnswer(discord, from, i), `the answer to /${name}`);
+    const got = await poll(
+      `the answer to /${name}`,
+      () => discordAnswer(discord, from, i),
+      WAIT_MS,
+      EVERY_MS,
+    );
     if (got.callback.type === 5) deferred++;
     return got;
   };
@@ -586,9 +584,10 @@ test('Discord: /history is answered with its file when undici 7 is the global di
   const from = discord.requests.length;
   const i = discord.slashCommand('history', [{ name: 'name', type: STRING, value: 'web' }], DC_OTHER);
   const got = await poll(
-    () => discordAnswer(discord, from, i) ?? (rig.errors.length ? null : undefined),
     'the /history answer or an error',
+    () => discordAnswer(discord, from, i) ?? (rig.errors.length ? null : undefined),
     5000,
+    EVERY_MS,
   );
   assert.deepEqual(rig.errors, []);
   assert.ok(got?.message?.embeds?.length, 'the export arrived');

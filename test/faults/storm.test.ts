@@ -26,6 +26,7 @@ import { FakeSlack } from '../helpers/slack-api.js';
 import { startSmtpServer } from '../helpers/smtp.js';
 import type { TestSmtpServer } from '../helpers/smtp.js';
 import { FakeBotApi } from '../helpers/telegram-api.js';
+import { until } from '../helpers/wait.js';
 
 const TELEGRAM_TOKEN = '123456:storm-test-token';
 const TELEGRAM_CHAT = '-1001';
@@ -125,14 +126,6 @@ function posted(headline: string, id: unknown, replyTo: unknown): Posted {
     id: String(id),
     replyTo: replyTo === undefined ? undefined : String(replyTo),
   };
-}
-
-async function until(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** Each target's DOWN and RECOVERED exactly once, nothing else, every RECOVERED threaded under its DOWN. */

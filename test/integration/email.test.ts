@@ -12,14 +12,7 @@ import { startSmtpServer } from '../helpers/smtp.js';
 import { TargetServer } from '../helpers/target-server.js';
 import { makeApp, checkAll, drained } from '../helpers/app.js';
 import { startLookout } from '../helpers/proc.js';
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from '../helpers/wait.js';
 
 test('one DOWN and one RECOVERED mail, to global and per-target recipients, the recovery threaded to the DOWN', async (t) => {
   const smtp = await startSmtpServer();
@@ -47,11 +40,11 @@ test('one DOWN and one RECOVERED mail, to global and per-target recipients, the 
   await target.stop();
   for (let i = 0; i < 3; i++) await checkAll(app, ['web']); // 2 to go DOWN, 1 more that must not alert again
   await app.alerts.flush();
-  await until('the DOWN mail', () => smtp.messages.length >= 1);
+  await until('the DOWN mail', () => smtp.messages.length >= 1, 20_000);
   await target.start();
   await checkAll(app, ['web']);
   await app.alerts.flush();
-  await until('the RECOVERED mail', () => smtp.messages.length >= 2);
+  await until('the RECOVERED mail', () => smtp.messages.length >= 2, 20_000);
   await drained(app);
   await new Promise((r) => setTimeout(r, 200));
 
@@ -92,8 +85,10 @@ test('SMTP down for a while: the alert waits in the outbox and is delivered once
   await target.stop();
   await checkAll(app, ['db']);
   await app.alerts.flush();
-  await until('a failed attempt', () =>
-    app.outbox.pending().some((e) => e.channel === 'email' && e.attempts >= 1),
+  await until(
+    'a failed attempt',
+    () => app.outbox.pending().some((e) => e.channel === 'email' && e.attempts >= 1),
+    20_000,
   );
   const entry = app.outbox.pending().find((e) => e.channel === 'email');
   assert.match(entry?.lastError ?? '', /^email: /);

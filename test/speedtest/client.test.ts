@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import {
   endpointUrl,
@@ -13,6 +11,7 @@ import {
 import type { SpeedtestOptions, SpeedtestPhase, SpeedtestProtocol } from '../../src/speedtest/types.js';
 import { startSpeedServer } from '../helpers/speed-server.js';
 import type { SpeedServer, SpeedServerOptions } from '../helpers/speed-server.js';
+import { closedPort } from '../helpers/wait.js';
 
 const servers: SpeedServer[] = [];
 after(() => Promise.all(servers.map((s) => s.close())));
@@ -206,10 +205,7 @@ describe('speed-test client limits and failures', () => {
   });
 
   it('a closed port is unreachable', async () => {
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const { port } = probe.address() as AddressInfo;
-    await new Promise((resolve) => probe.close(resolve));
+    const port = await closedPort();
     for (const protocol of ['cloudflare', 'librespeed'] as const) {
       const result = await runSpeedtest({ server: `http://127.0.0.1:${port}/speedtest`, protocol });
       assert.equal(result.error?.code, 'speedtest_unreachable');
