@@ -1,11 +1,11 @@
 /**
- * Memory settings for a 1 GB Raspberry Pi (measured with `npm run bench channels`).
+ * Memory settings for a 1 GB Raspberry Pi (measured with `npm run bench -- channels` and `-- scale`).
  *
  * V8 lets the old generation grow by up to 4× its live size before a full GC; with
  * checks allocating steadily that is tens of MB of garbage held as RSS. A 1.5× limit
- * cut median RSS at 10,000 targets from 201 to 161 MB (peak 301 → 178) for the same
- * CPU. V8 reads the factor at every GC, so setting it here, first thing, is enough,
- * and it holds however Lookout is started.
+ * cut median RSS at 10,000 targets from 201 to 161 MB (peak 301 → 178), for more
+ * frequent full GCs. V8 reads the factor at every GC, so setting it here, first
+ * thing, is enough, and it holds however Lookout is started.
  */
 import { setFlagsFromString } from 'node:v8';
 
