@@ -226,7 +226,9 @@ export function onResult(
     }
   } else if (r.ok) {
     slowRun = 0;
-    warned = warned.filter((w) => w !== 'slow');
+    // Only when there is something to drop: a new array would read as a change of memory,
+    // and every change rewrites the main file.
+    if (warned.includes('slow')) warned = warned.filter((w) => w !== 'slow');
   }
   if (warned === mem.warned && slowRun === mem.slowRun) return { memory: mem, messages };
   return { memory: { ...mem, warned, slowRun }, messages };
