@@ -85,6 +85,7 @@ export async function createApp(o: AppOptions): Promise<App> {
     path: `${config.dataDir}/state.json`,
     initial: initialLive,
     validate: validateLive,
+    journal: 'states',
     onWriteError,
   });
   if (store.data.legacyStates) {

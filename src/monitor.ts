@@ -294,11 +294,11 @@ export class Monitor extends EventEmitter<MonitorEvents> {
         this.pruneIncidents();
       }
     }
-    // state.json is rewritten every second: it keeps the verdict of the last check, and the
+    // state.json's journal gets this every second: it keeps the verdict of the last check, and the
     // measurements (timings, certificate, status) stay in memory until the next check.
     if (state.lastResult) this.lastResults.set(t.name, state.lastResult);
     this.states[t.name] = state.lastResult ? { ...state, lastResult: slim(state.lastResult) } : state;
-    this.live.markDirty();
+    this.live.touch(t.name);
     // The main file changes only when something happened (an incident opened or closed).
     if (flip) this.store.markDirty();
     if (flip) this.emit('flip', { flip, target: t, state, ...(incident ? { incident } : {}) });
@@ -318,7 +318,7 @@ export class Monitor extends EventEmitter<MonitorEvents> {
     else {
       this.data.targets.push(t);
       this.states[t.name] ??= initialState(this.now());
-      this.live.markDirty();
+      this.live.touch(t.name);
       this.history.recordStatus(t.name, 'unknown', this.now());
     }
     if (t.paused) this.scheduler.remove(t.name);
@@ -337,7 +337,7 @@ export class Monitor extends EventEmitter<MonitorEvents> {
     this.data.targets = this.data.targets.filter((t) => t.name !== name);
     delete this.states[name];
     this.lastResults.delete(name);
-    this.live.markDirty();
+    this.live.touch(name);
     delete this.data.alerting[name];
     this.data.incidents = this.data.incidents.filter((i) => i.target !== name);
     this.history.removeTarget(name);

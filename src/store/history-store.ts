@@ -1,9 +1,10 @@
 /**
  * History persistence: the pure model in core/history.ts kept in two files beside
  * the main one. `history-hot.json` (samples not yet rolled up, status timeline,
- * ≈ 1 MB at 1,000 targets) is written at most once a second like the main file, so
- * a kill -9 loses at most a second; `history-cold.json` (raw window and roll-ups,
- * up to ≈ 22 MB) only when a compaction rolled something up, about once an hour.
+ * ≈ 1 MB at 1,000 targets) journals the targets that got a sample at most once a
+ * second, so a kill -9 loses at most a second; `history-cold.json` (raw window and
+ * roll-ups, up to ≈ 22 MB) is written only when a compaction rolled something up,
+ * about once an hour.
  */
 import { join } from 'node:path';
 import * as h from '../core/history.js';
@@ -42,27 +43,22 @@ export class HistoryStore implements HistoryPort {
       validate: h.validateHotPart,
       coalesceMs: 1000,
       onWriteError,
+      journal: 'targets',
     });
     return new HistoryStore(hot, cold, retention);
   }
 
-  private dirty(changed: boolean): void {
-    // While a compaction writes the cold file, the hot file waits: otherwise a crash
-    // could leave a hot file without the hour that only the unwritten cold file has.
-    if (changed && !this.compacting) this.hot.markDirty();
-  }
-
   recordSample(name: string, r: CheckResult): void {
-    this.dirty(h.recordSample(this.data, name, r));
+    if (h.recordSample(this.data, name, r)) this.hot.touch(name);
   }
 
   recordStatus(name: string, status: Status, at: number): void {
-    this.dirty(h.recordStatus(this.data, name, status, at));
+    if (h.recordStatus(this.data, name, status, at)) this.hot.touch(name);
   }
 
   removeTarget(name: string): void {
     if (h.removeTarget(this.data, name)) {
-      this.hot.markDirty();
+      this.hot.touch(name);
       this.cold.markDirty();
     }
   }
@@ -87,6 +83,9 @@ export class HistoryStore implements HistoryPort {
   async compact(now: number): Promise<void> {
     if (this.compacting || !h.compact(this.data, now, this.retention)) return;
     this.compacting = this.cold.commit();
+    // Until the cold file has the hours just moved out of the hot half, the hot file must
+    // not lose them: a crash in between would drop them from both.
+    this.hot.hold(this.compacting);
     try {
       await this.compacting;
     } finally {

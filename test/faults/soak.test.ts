@@ -274,6 +274,16 @@ function assertBoundedFiles(h1: Reading, h12: Reading, h24: Reading): void {
   const main = size(h24, 'lookout.json') - size(h1, 'lookout.json');
   const perAlert = main / Math.max(1, h24.alerts - h1.alerts);
   assert.ok(perAlert < 4096, `lookout.json grew ${kb(main)}, ${perAlert.toFixed(0)} bytes per alert`);
+  // Each journal is folded into its file once it outgrows it (or 256 KB): bounded by
+  // that plus the last second's lines.
+  for (const r of [h1, h12, h24])
+    for (const f of ['state.json', 'history-hot.json']) {
+      const journal = size(r, `${f}.journal`);
+      assert.ok(
+        journal <= Math.max(size(r, f), 256 * 1024) + 64 * 1024,
+        `${f}.journal is ${kb(journal)} at hour ${r.hour}`,
+      );
+    }
   assert.ok(!Object.keys(h24.files).some((f) => f.endsWith('.tmp')), 'a temp file was left behind');
 }
 
