@@ -196,9 +196,10 @@ export class AlertEngine {
     const now = this.o.now();
     const s = this.o.settings;
     const messages: AlertMessage[] = [];
-    for (const t of this.o.monitor.list()) {
+    for (const t of this.o.monitor.all()) {
       const mem = this.data.alerting[t.name] as AlertMemory | undefined;
-      if (!mem || t.paused) continue;
+      // onTick acts only on flapping and on a DOWN that was sent; skip the rest before the lookups.
+      if (!mem || t.paused || !(mem.flapping || mem.open)) continue;
       const d = onTick(mem, t, this.o.monitor.state(t.name), this.o.monitor.openIncident(t.name), s, now);
       if (d.memory !== mem) {
         this.data.alerting[t.name] = d.memory;
@@ -224,7 +225,7 @@ export class AlertEngine {
   }
 
   private mostTargetsFailing(): boolean {
-    const active = this.o.monitor.list().filter((t) => !t.paused);
+    const active = [...this.o.monitor.all()].filter((t) => !t.paused);
     if (active.length < 2) return false;
     const failing = active.filter((t) => {
       const st = this.o.monitor.state(t.name);
