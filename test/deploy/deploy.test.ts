@@ -60,6 +60,38 @@ test('every way of starting Lookout runs it with the memory settings of src/memo
   );
 });
 
+test("the memory settings keep undici's HTTP parser out of TurboFan, whose 30 MB compile made the start-up peak", () => {
+  // A loopback server and 500 requests: well past V8's budget for tiering a hot wasm function up.
+  const script = (tune: boolean) => `
+    import { createServer } from 'node:http';
+    import { request } from 'undici';
+    import { tuneMemory } from './src/memory.ts';
+    if (${tune}) tuneMemory();
+    const server = createServer((_req, res) => res.end('ok')).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const url = 'http://127.0.0.1:' + server.address().port + '/';
+    for (let i = 0; i < 500; i++) await (await request(url)).body.text();
+    server.close();
+  `;
+  // tsx compiles a few small wasm functions of its own with TurboFan; only a compile this big matters.
+  const bigCompiles = (tune: boolean) => {
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--trace-wasm-compilation-times', '--input-type=module', '-e', script(tune)],
+      { encoding: 'utf8' },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    return [...r.stdout.matchAll(/using TurboFan, took \d+ ms and (\d+) \//g)].filter(
+      (m) => Number(m[1]) > 10_000_000,
+    ).length;
+  };
+  assert.ok(
+    bigCompiles(false) > 0,
+    'without the settings the parser is recompiled (else this test proves nothing)',
+  );
+  assert.equal(bigCompiles(true), 0);
+});
+
 test('compose.yaml and .env.example cover the deployment and every SPEC variable', () => {
   const compose = readFileSync('compose.yaml', 'utf8');
   assert.match(compose, /restart: unless-stopped/);
