@@ -184,7 +184,8 @@ export class StateFile<T> {
 
   /** Schedules a coalesced write of one record of the journaled map (changed, added or deleted). */
   touch(key: string): void {
-    this.touched.add(key);
+    // Without a journal the whole file is written anyway.
+    if (this.journalPath) this.touched.add(key);
     this.markDirty();
   }
 
