@@ -101,6 +101,8 @@ const status = await readFile('/proc/self/status', 'utf8').catch(() => '');
 const statusMb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024;
 const checks = stats.checks - checks0;
 clearInterval(sampler);
+// Before the commands and the restart below, which would add a second app's memory.
+const peakRssMb = Math.max(peakRss, process.resourceUsage().maxRSS * 1024) / 1048576;
 
 // After the CPU window, so command work does not count as check work: commands while checks keep running.
 const latencies: number[] = [];
@@ -147,7 +149,7 @@ process.stdout.write(
     usPerCheck: cpu / checks,
     cpuPercent: (cpu / 1000 / wall) * 100,
     lagP99: stats.lagP99,
-    peakRssMb: Math.max(peakRss, process.resourceUsage().maxRSS * 1024) / 1048576,
+    peakRssMb,
     rssEndMb: mem.rss / 1048576,
     rssMedianMb: percentile(windowRss, 0.5) / 1048576,
     heapUsedMb: mem.heapUsed / 1048576,

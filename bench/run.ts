@@ -23,7 +23,7 @@ if (want('http')) {
   try {
     const engine = await runChild(
       'engine-http',
-      { ports: servers.ports, targets, interval, seconds },
+      { ports: servers.ports, targets, interval, seconds, commands: true, restart: true },
       FLAGS,
       ENV,
     );
@@ -47,6 +47,15 @@ if (want('http')) {
     );
     console.log(
       `bare undici, tight loop (16 at once): ${fmt(tight.usPerCheck, 0)} µs per check → engine ratio ${fmt(Number(engine.usPerCheck) / Number(tight.usPerCheck), 2)}×`,
+    );
+    console.log(
+      `commands through POST /api/commands while the checks run: p50 ${fmt(engine.commandP50)} ms, p95 ${fmt(engine.commandP95)} ms (${fmt(engine.commandCount, 0)} commands)`,
+    );
+    console.log(
+      `start-up: listening after ${fmt(Number(engine.startMs) / 1000, 2)} s, first check after ${fmt(Number(engine.firstCheckMs) / 1000, 2)} s`,
+    );
+    console.log(
+      `restart on the same data: first check after ${fmt(Number(engine.restartFirstCheckMs) / 1000, 2)} s, every target checked again after ${engine.restartAllCheckedMs === undefined ? `more than ${2 * interval} s` : `${fmt(Number(engine.restartAllCheckedMs) / 1000, 2)} s`} (interval ${interval} s)`,
     );
   } finally {
     servers.stop();
