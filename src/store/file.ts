@@ -94,6 +94,8 @@ export class StateFile<T> {
   private readonly touched = new Set<string>();
   /** The next write must be the whole file: after a failed write, or on commit(). */
   private whole = false;
+  /** The journal may end in part of a line that could not be cut off. */
+  private torn = false;
   /** The top-level values other than the records, as last written. */
   private lastTop = '';
   /** Writes completed so far (for health and tests). */
@@ -246,7 +248,8 @@ export class StateFile<T> {
   /** Everything below runs synchronously up to its first await, so each write is one moment's data. */
   private write(): Promise<void> {
     if (!this.journalFh) return this.db.write();
-    if (this.whole || this.journalBytes >= Math.max(this.fileBytes, JOURNAL_MIN_BYTES)) return this.rewrite();
+    if (this.whole || this.torn || this.journalBytes >= Math.max(this.fileBytes, JOURNAL_MIN_BYTES))
+      return this.rewrite();
     const lines = this.journalLines();
     return lines ? this.append(lines) : Promise.resolve();
   }
@@ -257,22 +260,30 @@ export class StateFile<T> {
     const text = JSON.stringify(this.data);
     // The journal gets the records' current values first: if Lookout dies between the
     // rename and the truncation, replaying it over the new file then changes nothing.
-    if (lines && this.journalBytes > 0) await this.append(lines);
+    if (lines && this.journalBytes > 0 && !this.torn) await this.append(lines);
     await this.adapter.writeText(text);
     this.fileBytes = text.length;
-    if (this.journalFh && this.journalBytes > 0) {
+    if (this.journalFh && (this.journalBytes > 0 || this.torn)) {
       await this.journalFh.truncate(0);
       this.journalBytes = 0;
+      this.torn = false;
     }
   }
 
   private async append(lines: string): Promise<void> {
     const fh = this.journalFh as FileHandle;
     const buf = Buffer.from(lines);
-    const { bytesWritten } = await fh.write(buf);
-    this.journalBytes += bytesWritten;
-    if (bytesWritten !== buf.length) throw new Error(`${this.journalPath}: short write (disk full?)`);
-    await fh.datasync();
+    try {
+      const { bytesWritten } = await fh.write(buf);
+      if (bytesWritten !== buf.length) throw new Error(`${this.journalPath}: short write (disk full?)`);
+      await fh.datasync();
+    } catch (e) {
+      // Part of a line with the next append after it would read as a broken entry at
+      // start-up: cut it off, or have the next write skip the journal and empty it.
+      await fh.truncate(this.journalBytes).catch(() => (this.torn = true));
+      throw e;
+    }
+    this.journalBytes += buf.length;
   }
 
   /** One JSON line per touched record (`[key, value]`, null when deleted), then the other top-level values if they changed. */
